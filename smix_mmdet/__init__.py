@@ -1,0 +1,1 @@
+"""SaliencyMix backbones for mmdetection."""

@@ -1,0 +1,31 @@
+"""SaliencyMix (Uddin et al., ICLR 2021) for timm.
+
+- ``saliency_map``: batched saliency detectors (torch; OpenCV as reference).
+- ``SaliencyMix`` / ``FastCollateSaliencyMix``: drop-ins for timm's ``Mixup`` /
+  ``FastCollateMixup``.
+"""
+from .mix import FastCollateSaliencyMix, SaliencyMix
+from .params import MixParams, sample_mix_params
+from .placement import SCHEMES, box_around, patch_size, saliency_boxes
+from .saliency import available_methods, register_saliency_method, require_cv2_saliency, saliency_map
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SaliencyMix", "FastCollateSaliencyMix", "saliency_map", "register_saliency_method",
+    "available_methods", "require_cv2_saliency", "MixParams", "sample_mix_params", "SCHEMES",
+    "box_around", "patch_size", "saliency_boxes",
+]
+
+
+def _warn_if_no_cv2_saliency() -> None:
+    """Say at import time when cv2.saliency is missing (the torch detectors still work)."""
+    import warnings
+    try:
+        require_cv2_saliency()
+    except ImportError as err:
+        warnings.warn(f"smix_timm: {err}. The OpenCV reference backend and official=True need it.",
+                      RuntimeWarning, stacklevel=2)
+
+
+_warn_if_no_cv2_saliency()

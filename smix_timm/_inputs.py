@@ -1,0 +1,84 @@
+"""Input validation and conversion of image batches to 0-255 uint8.
+
+Every saliency detector works on what OpenCV works on: uint8 pixels, 0-255.
+Float batches are mapped back from timm's normalisation (``x * std + mean``,
+constants on the 0-1 scale, timm.data.constants) or from an explicit
+``max_value`` of 1 or 255. Nothing is guessed from the data.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import torch
+
+Constants = Optional[Union[Sequence[float], torch.Tensor]]
+
+CHANNEL_ORDERS = ("rgb", "bgr")
+
+
+def check_batch(images: torch.Tensor, what: str = "images") -> None:
+    """Raise a clear error unless ``images`` is a non-empty (B, C, H, W) tensor with C in {1, 3}."""
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor of shape (B, C, H, W), got {type(images).__name__}")
+    if images.dim() != 4:
+        raise ValueError(
+            f"{what} must have shape (B, C, H, W), got {tuple(images.shape)} ({images.dim()} dims); "
+            "add a batch dimension with images.unsqueeze(0) for a single image")
+    b, c, h, w = images.shape
+    if b == 0:
+        raise ValueError(f"{what} is an empty batch (B=0); pass at least one image")
+    if c not in (1, 3):
+        raise ValueError(f"{what} must have 1 (gray) or 3 (colour) channels, got C={c} in shape {tuple(images.shape)}")
+    if h == 0 or w == 0:
+        raise ValueError(f"{what} has an empty spatial size {h}x{w}")
+    if images.is_floating_point() and not torch.isfinite(images).all():
+        raise ValueError(f"{what} contains NaN or infinite values; saliency of such pixels is undefined")
+
+
+def _as_channel_tensor(values: Constants, channels: int, name: str, like: torch.Tensor) -> torch.Tensor:
+    t = torch.as_tensor(values, dtype=torch.float32, device=like.device).flatten()
+    if t.numel() == 1:
+        t = t.expand(channels)
+    if t.numel() != channels:
+        raise ValueError(f"{name} has {t.numel()} values but the images have {channels} channels")
+    if name == "std" and (t <= 0).any():
+        raise ValueError(f"std must be positive, got {t.tolist()}")
+    if (t.abs() > 1.5).any():
+        raise ValueError(
+            f"{name}={t.tolist()} looks like 0-255 constants; pass timm's 0-1 constants "
+            "(e.g. timm.data.IMAGENET_DEFAULT_MEAN / IMAGENET_DEFAULT_STD)")
+    return t.view(1, channels, 1, 1)
+
+
+def to_uint8(images: torch.Tensor, mean: Constants = None, std: Constants = None,
+             max_value: Optional[float] = None) -> torch.Tensor:
+    """Return the batch as uint8 0-255 pixels, (B, C, H, W), on the input's device.
+
+    uint8 input is returned as is. Float input needs either ``mean`` and ``std``
+    (timm's 0-1 normalisation constants) or ``max_value`` (1.0 or 255.0).
+    """
+    check_batch(images)
+    if images.dtype == torch.uint8:
+        if mean is not None or std is not None:
+            raise ValueError("mean/std were given but the images are uint8 (already 0-255); drop mean/std")
+        return images
+    if not images.is_floating_point():
+        raise TypeError(f"images must be uint8 or floating point, got {images.dtype}")
+    if (mean is None) != (std is None):
+        raise ValueError("pass both mean and std (timm normalisation constants) or neither")
+    x = images.float()
+    if mean is not None:
+        if max_value is not None:
+            raise ValueError("pass either mean/std or max_value, not both")
+        c = x.shape[1]
+        x = x * _as_channel_tensor(std, c, "std", x) + _as_channel_tensor(mean, c, "mean", x)
+        x = x * 255.0
+    elif max_value is None:
+        raise ValueError(
+            "float images need their scale: pass mean=/std= (timm-normalised input, e.g. "
+            "timm.data.IMAGENET_DEFAULT_MEAN/STD) or max_value=1.0 (0-1 floats) or max_value=255.0 (0-255 floats)")
+    elif float(max_value) == 1.0:
+        x = x * 255.0
+    elif float(max_value) != 255.0:
+        raise ValueError(f"max_value must be 1.0 or 255.0, got {max_value}")
+    return x.round_().clamp_(0, 255).to(torch.uint8)

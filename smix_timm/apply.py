@@ -1,0 +1,73 @@
+"""Deterministic apply step: given params and boxes, mix a batch in place (paper sec. 3.2, eq. 3-4).
+
+Sample i mixes with its partner B-1-i (timm's ``x.flip(0)`` pairing). Every
+source pixel is read before any pixel is written, so the result does not
+depend on the order of samples. Returns the label weight of each sample's own
+image: with ``correct_lam`` (timm's default) exactly the share of its pixels
+that did not come from the partner.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from .params import CUTMIX, MIXUP, SALIENCYMIX, MixParams
+from .placement import Box, box_area
+
+BoxPair = Tuple[Box, Box]  # (source box in the partner, target box in the sample)
+
+
+def patch_box_pairs(params: MixParams, saliency_pairs: List[Optional[BoxPair]]) -> List[Optional[BoxPair]]:
+    """Source/target boxes of every patch sample: CutMix's random box (same place in both) or SaliencyMix's."""
+    pairs: List[Optional[BoxPair]] = []
+    for i, kind in enumerate(params.kind):
+        if kind == CUTMIX:
+            pairs.append((params.cutmix_box[i], params.cutmix_box[i]))
+        elif kind == SALIENCYMIX:
+            pairs.append(saliency_pairs[i])
+        else:
+            pairs.append(None)
+    return pairs
+
+
+def _blend(own: torch.Tensor, partner: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    mixed = own.float() * lam + partner.float() * (1.0 - lam)
+    if own.dtype == torch.uint8:  # as timm's FastCollateMixup: round to the nearest integer
+        mixed = mixed.round_().clamp_(0, 255)
+    return mixed.to(own.dtype)
+
+
+@torch.no_grad()
+def apply_mix(x: torch.Tensor, params: MixParams, pairs: List[Optional[BoxPair]],
+              correct_lam: bool = True) -> np.ndarray:
+    """Mix ``x`` (B, C, H, W) in place; return each sample's own-image weight, float64 (B,)."""
+    batch = len(x)
+    height, width = x.shape[-2:]
+    lam = params.lam.astype(np.float64).copy()
+    mixup_idx = np.flatnonzero(params.kind == MIXUP)
+    # Read phase: copies of every partner pixel that will be used.
+    partners = None
+    if len(mixup_idx):
+        src = torch.as_tensor(batch - 1 - mixup_idx, device=x.device)
+        partners = x.index_select(0, src)
+    patches = {}
+    for i, pair in enumerate(pairs):
+        if pair is None:
+            continue
+        (sy0, sy1, sx0, sx1), (ty0, ty1, tx0, tx1) = pair
+        if (sy1 - sy0, sx1 - sx0) != (ty1 - ty0, tx1 - tx0):
+            raise AssertionError(f"source box {pair[0]} and target box {pair[1]} differ in size")
+        patches[i] = x[batch - 1 - i, :, sy0:sy1, sx0:sx1].clone()
+    # Write phase.
+    if partners is not None:
+        dst = torch.as_tensor(mixup_idx, device=x.device)
+        weights = torch.as_tensor(lam[mixup_idx], dtype=torch.float32, device=x.device).view(-1, 1, 1, 1)
+        x.index_copy_(0, dst, _blend(x.index_select(0, dst), partners, weights))
+    for i, patch in patches.items():
+        ty0, ty1, tx0, tx1 = pairs[i][1]
+        x[i, :, ty0:ty1, tx0:tx1] = patch
+        if correct_lam:
+            lam[i] = 1.0 - box_area(pairs[i][1]) / float(height * width)
+    return lam

@@ -1,0 +1,242 @@
+"""SaliencyMix as timm batch augmentations (paper sec. 3; timm.data.Mixup contract).
+
+``SaliencyMix`` is a drop-in for ``timm.data.Mixup`` (``x, y = mix(x, target)``,
+in place, soft targets); ``FastCollateSaliencyMix`` for ``FastCollateMixup``
+(the uint8 collate of timm's prefetching loader). Both accept timm's arguments
+with timm's defaults plus the SaliencyMix ones; with ``saliencymix_alpha=0``
+they mix exactly like Mixup/CutMix. A step is: random params
+(``sample_params``, params.py) -> saliency boxes (deterministic, placement.py)
+-> apply (apply.py) -> soft targets (timm's ``mixup_target``).
+"""
+from __future__ import annotations
+
+import os
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from timm.data import FastCollateMixup, Mixup
+from timm.data.mixup import mixup_target
+
+from ._inputs import CHANNEL_ORDERS, Constants, _as_channel_tensor
+from .apply import BoxPair, apply_mix, patch_box_pairs
+from .official import official_box, official_peak
+from .params import SALIENCYMIX, MixConfig, MixParams, RandomSource, make_rng, sample_mix_params
+from .placement import check_border, check_scheme, peak_positions, saliency_boxes
+from .saliency import BACKENDS, OPENCV_METHODS, resolve_method, saliency_map
+
+PER_CHOICES = ("sample", "batch")
+
+
+class _SaliencyMixing:
+    """What SaliencyMix and FastCollateSaliencyMix share: configuration, params, boxes, apply."""
+
+    def __init__(self, mixup_alpha: float = 1.0, cutmix_alpha: float = 0.0,
+                 cutmix_minmax: Optional[Sequence[float]] = None, prob: float = 1.0, switch_prob: float = 0.5,
+                 mode: str = "batch", correct_lam: bool = True, label_smoothing: float = 0.1,
+                 num_classes: int = 1000, *, saliencymix_alpha: float = 0.0, method="fine_grained",
+                 scheme: str = "salient_to_corresponding", per: str = "sample", border: str = "shift",
+                 mean: Constants = None, std: Constants = None, max_value: Optional[float] = None,
+                 channels: str = "rgb", backend: str = "torch", official: bool = False,
+                 seed: RandomSource = None):
+        if cutmix_minmax is not None:
+            cutmix_minmax = tuple(float(v) for v in cutmix_minmax)
+            if len(cutmix_minmax) != 2:
+                raise ValueError(f"cutmix_minmax must be (min, max), got {cutmix_minmax}")
+        Mixup.__init__(self, mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha, cutmix_minmax=cutmix_minmax,
+                       prob=prob, switch_prob=switch_prob, mode=mode, correct_lam=correct_lam,
+                       label_smoothing=label_smoothing, num_classes=num_classes)
+        self.saliencymix_alpha = float(saliencymix_alpha)
+        self._mix_config().validate()
+        if int(num_classes) < 1:
+            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        self.method = method
+        resolve_method(method)
+        self.scheme = scheme
+        check_scheme(scheme)
+        if per not in PER_CHOICES:
+            raise ValueError(f"per must be 'sample' (each source its own map) or 'batch' (one map), got {per!r}")
+        self.per = per
+        self.border = check_border(border)
+        if (mean is None) != (std is None):
+            raise ValueError("pass both mean and std (timm normalisation constants, 0-1 scale) or neither")
+        if mean is not None:
+            _as_channel_tensor(mean, len(torch.as_tensor(mean).flatten()), "mean", torch.empty(0))
+            _as_channel_tensor(std, len(torch.as_tensor(std).flatten()), "std", torch.empty(0))
+        self.mean, self.std, self.max_value = mean, std, max_value
+        if channels not in CHANNEL_ORDERS:
+            raise ValueError(f"channels must be one of {CHANNEL_ORDERS}, got {channels!r}")
+        self.channels = channels
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if backend == "opencv" and (callable(method) or method not in OPENCV_METHODS):
+            raise ValueError(f"backend='opencv' supports {OPENCV_METHODS}, not {method!r}")
+        self.backend = backend
+        self.official = bool(official)
+        if self.official and (method != "fine_grained" or scheme != "salient_to_corresponding"):
+            raise ValueError("official=True reproduces the official code (fine_grained, salient_to_corresponding, "
+                             "one map per batch, clipped box); do not combine it with another method or scheme")
+        self._seed = seed
+        self._rng = None
+        self._rng_owner = None
+
+    # ---------------------------------------------------------------- randomness
+    def _mix_config(self) -> MixConfig:
+        minmax = tuple(self.cutmix_minmax) if self.cutmix_minmax is not None else None
+        return MixConfig(mixup_alpha=self.mixup_alpha, cutmix_alpha=self.cutmix_alpha,
+                         saliencymix_alpha=self.saliencymix_alpha, cutmix_minmax=minmax,
+                         prob=self.mix_prob, switch_prob=self.switch_prob, mode=self.mode)
+
+    def _generator(self):
+        """The RNG for this process. A seeded generator is re-derived in each DataLoader worker
+        (from the seed and the worker's torch seed) so workers do not repeat each other."""
+        if self._seed is None or not isinstance(self._seed, (int, np.integer)):
+            if self._rng is None:
+                self._rng = make_rng(self._seed)
+            return self._rng
+        info = torch.utils.data.get_worker_info()
+        owner = (os.getpid(), None if info is None else info.seed)
+        if self._rng_owner != owner:
+            self._rng = make_rng(self._seed) if info is None else np.random.default_rng(
+                [int(self._seed), int(info.seed) % (2 ** 63)])
+            self._rng_owner = owner
+        return self._rng
+
+    def sample_params(self, batch_size: int, image_size: Tuple[int, int]) -> MixParams:
+        """Draw this step's random parameters (method and lambda per sample, CutMix boxes)."""
+        return sample_mix_params(self._generator(), self._mix_config(), batch_size, tuple(image_size),
+                                 enabled=self.mixup_enabled)
+
+    # ---------------------------------------------------------------- saliency boxes
+    def _official_source(self, x: torch.Tensor, index: int) -> torch.Tensor:
+        image = x[index]
+        if image.dtype != torch.uint8:
+            return image  # the batch path: the normalised float image, as the official code saw it
+        if self.mean is None:
+            raise ValueError("official=True on uint8 input needs mean/std to rebuild the normalised float "
+                             "image the official code fed to OpenCV")
+        c = image.shape[0]
+        mean = _as_channel_tensor(self.mean, c, "mean", image)[0]
+        std = _as_channel_tensor(self.std, c, "std", image)[0]
+        return (image.float() / 255.0 - mean) / std
+
+    def saliency_box_pairs(self, x: torch.Tensor, params: MixParams) -> List[Optional[BoxPair]]:
+        """Source/target boxes of the SaliencyMix samples (deterministic given x and params)."""
+        batch, height, width = len(x), x.shape[-2], x.shape[-1]
+        chosen = np.flatnonzero(params.kind == SALIENCYMIX)
+        pairs: List[Optional[BoxPair]] = [None] * batch
+        if not len(chosen):
+            return pairs
+        if self.official:
+            # One map per batch, from the source of sample 0 (timm pairs i with B-1-i).
+            peak = official_peak(self._official_source(x, batch - 1))
+            for i in chosen:
+                box = official_box(peak, float(params.lam[i]), height, width)
+                pairs[i] = (box, box)
+            return pairs
+        src_kind, tgt_kind = check_scheme(self.scheme)
+        if self.per == "sample":
+            source_of = {int(i): batch - 1 - int(i) for i in chosen}
+            target_of = {int(i): int(i) for i in chosen}
+        else:  # one source map (and one target map) for the whole batch
+            source_of = {int(i): batch - 1 for i in chosen}
+            target_of = {int(i): 0 for i in chosen}
+        needed = set(source_of.values()) | (set(target_of.values()) if tgt_kind != "same" else set())
+        needed = sorted(needed)
+        maps = saliency_map(x[torch.as_tensor(needed, device=x.device)], self.method, mean=self.mean,
+                            std=self.std, max_value=self.max_value, channels=self.channels, backend=self.backend)
+        maxima, minima = peak_positions(maps)
+        row = {image: k for k, image in enumerate(needed)}
+
+        def point(image: int, kind: str) -> Tuple[int, int]:
+            yx = (maxima if kind == "max" else minima)[row[image]]
+            return int(yx[0]), int(yx[1])
+
+        for i in chosen:
+            src_point = point(source_of[int(i)], src_kind)
+            tgt_point = src_point if tgt_kind == "same" else point(target_of[int(i)], tgt_kind)
+            pairs[i] = saliency_boxes(src_point, tgt_point, float(params.lam[i]), (height, width),
+                                      self.scheme, self.border)
+        return pairs
+
+    # ---------------------------------------------------------------- apply
+    def mix_with_params(self, x: torch.Tensor, target: torch.Tensor, params: MixParams):
+        """Deterministic part of a step: mix ``x`` in place with ``params``; return (x, soft targets)."""
+        if len(params) != len(x):
+            raise ValueError(f"params are for {len(params)} samples but the batch has {len(x)}")
+        pairs = patch_box_pairs(params, self.saliency_box_pairs(x, params))
+        lam = apply_mix(x, params, pairs, correct_lam=self.correct_lam)
+        weights = torch.as_tensor(lam, dtype=torch.float32, device=target.device).unsqueeze(1)
+        return x, mixup_target(target, self.num_classes, weights, self.label_smoothing)
+
+    def _check_target(self, target: torch.Tensor, batch: int) -> torch.Tensor:
+        if not isinstance(target, torch.Tensor):
+            target = torch.as_tensor(target)
+        if target.dim() != 1 or len(target) != batch:
+            raise ValueError(f"target must be a 1-D tensor of {batch} class indices (one per image), "
+                             f"got shape {tuple(target.shape)}")
+        if target.is_floating_point() or target.dtype == torch.bool:
+            raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
+        if batch and (int(target.min()) < 0 or int(target.max()) >= self.num_classes):
+            raise ValueError(f"target holds class indices outside [0, {self.num_classes}); "
+                             f"check num_classes={self.num_classes}")
+        return target
+
+
+def _check_images(x, what: str = "x") -> None:
+    if not isinstance(x, torch.Tensor) or x.dim() != 4:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{what} must be a (B, C, H, W) tensor, got {shape}")
+    if len(x) == 0:
+        raise ValueError(f"{what} is an empty batch; pass at least one image")
+    if not (x.is_floating_point() or x.dtype == torch.uint8):
+        raise TypeError(f"{what} must be floating point or uint8, got {x.dtype}")
+
+
+class SaliencyMix(_SaliencyMixing, Mixup):
+    """Drop-in for ``timm.data.Mixup`` with SaliencyMix (``saliencymix_alpha > 0``).
+
+    ``x, y = mix(x, target)`` mixes (B, C, H, W) float (or uint8) images in place
+    and returns (B, num_classes) soft targets. Sample i takes its patch from
+    sample B-1-i. Unlike timm's Mixup an odd batch is accepted: its middle
+    sample is its own partner and is left unmixed with its own label.
+    """
+
+    def __call__(self, x: torch.Tensor, target: torch.Tensor):
+        _check_images(x)
+        if self.mode == "half":
+            raise ValueError("mode='half' exists only for the collate (FastCollateSaliencyMix), as in timm")
+        target = self._check_target(target, len(x))
+        params = self.sample_params(len(x), x.shape[-2:])
+        return self.mix_with_params(x, target, params)
+
+
+class FastCollateSaliencyMix(_SaliencyMixing, FastCollateMixup):
+    """Drop-in for ``timm.data.FastCollateMixup``: list of (uint8 CHW array, label) -> uint8 batch, soft targets.
+
+    Being a FastCollateMixup, timm's PrefetchLoader forwards ``mixup_enabled``
+    to it (``--mixup-off-epoch``). ``mode='half'`` returns the first half, as timm.
+    """
+
+    def __call__(self, batch, _=None):
+        if not isinstance(batch, (list, tuple)) or len(batch) == 0:
+            raise ValueError("the collate needs a non-empty list of (image, label) samples")
+        images, labels = [], []
+        for k, sample in enumerate(batch):
+            image, label = sample[0], sample[1]
+            image = torch.from_numpy(np.asarray(image)) if not isinstance(image, torch.Tensor) else image
+            if image.dtype != torch.uint8 or image.dim() != 3:
+                raise ValueError(f"sample {k}: expected a uint8 (C, H, W) image as timm's fast collate path "
+                                 f"produces (ToNumpy transform), got {image.dtype} {tuple(image.shape)}")
+            if images and image.shape != images[0].shape:
+                raise ValueError(f"sample {k} has shape {tuple(image.shape)}, sample 0 {tuple(images[0].shape)}; "
+                                 "all images of a batch must have one size")
+            images.append(image)
+            labels.append(int(label))
+        x = torch.stack(images)
+        target = self._check_target(torch.tensor(labels, dtype=torch.int64), len(x))
+        params = self.sample_params(len(x), x.shape[-2:])
+        x, target = self.mix_with_params(x, target, params)
+        if self.mode == "half":
+            x, target = x[:len(x) // 2].contiguous(), target[:len(x) // 2]
+        return x, target

@@ -1,0 +1,41 @@
+"""The official SaliencyMix code's box, reproduced on purpose (for ablations only).
+
+The official training script (and OpenMMLab's OpenMixup, which copied it) calls
+``saliency_bbox(input[rand_index[0]], lam)``: it hands OpenCV's fine-grained
+detector the *normalised float32* image (HWC), which OpenCV reads as if it were
+uint8 pixels, so the map is unrelated to the image's true saliency; it computes
+one map per batch (from the first source image) and pastes that one box,
+centred on the peak and clipped at the border, into every sample. See
+../shared/DESIGN.md sec. 3. ``SaliencyMix(official=True)`` uses this module.
+"""
+from __future__ import annotations
+
+from typing import Tuple
+
+import numpy as np
+import torch
+
+from .placement import Box
+from .saliency import require_cv2_saliency
+
+
+def official_peak(image_chw: torch.Tensor) -> Tuple[int, int]:
+    """(row, col) of the official map's argmax for one (C, H, W) float image, exactly as the official code."""
+    cv2 = require_cv2_saliency()
+    temp_img = image_chw.detach().float().cpu().numpy().transpose(1, 2, 0)
+    detector = cv2.saliency.StaticSaliencyFineGrained.create() \
+        if hasattr(cv2.saliency.StaticSaliencyFineGrained, "create") \
+        else cv2.saliency.StaticSaliencyFineGrained_create()
+    _, saliency = detector.computeSaliency(temp_img)
+    saliency = (saliency * 255).astype("uint8")
+    row, col = np.unravel_index(np.argmax(saliency, axis=None), saliency.shape)
+    return int(row), int(col)
+
+
+def official_box(peak: Tuple[int, int], lam: float, height: int, width: int) -> Box:
+    """The official ``saliency_bbox`` box: side int(size * sqrt(1 - lam)), +-side//2 around the peak, clipped."""
+    cut_rat = np.sqrt(1.0 - lam)
+    cut_rows, cut_cols = int(height * cut_rat), int(width * cut_rat)
+    row, col = peak
+    return (int(np.clip(row - cut_rows // 2, 0, height)), int(np.clip(row + cut_rows // 2, 0, height)),
+            int(np.clip(col - cut_cols // 2, 0, width)), int(np.clip(col + cut_cols // 2, 0, width)))

@@ -1,0 +1,90 @@
+"""Batched saliency detectors (paper sec. 3.1 eq. 1 and sec. 3.3).
+
+``saliency_map(images, method)`` returns one map per image, (B, H, W) float32
+in [0, 1] on the input's device. Built-in methods: ``fine_grained`` (Montabone
+& Soto; bit-exact with OpenCV), ``spectral_residual`` (Hou & Zhang),
+``frequency_tuned`` (Achanta et al.). ``backend='opencv'`` runs OpenCV per
+image instead (the reference). Users add detectors with
+``register_saliency_method(name, fn)`` or pass a callable / nn.Module.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, Optional, Union
+
+import torch
+
+from .._inputs import CHANNEL_ORDERS, Constants, check_batch, to_uint8
+from .fine_grained import fine_grained
+from .frequency_tuned import frequency_tuned
+from .opencv_backend import opencv_saliency, require_cv2_saliency
+from .spectral_residual import spectral_residual
+
+Detector = Callable[..., torch.Tensor]
+_REGISTRY: Dict[str, Detector] = {
+    "fine_grained": fine_grained,
+    "spectral_residual": spectral_residual,
+    "frequency_tuned": frequency_tuned,
+}
+OPENCV_METHODS = ("fine_grained", "spectral_residual", "frequency_tuned")
+BACKENDS = ("torch", "opencv")
+
+__all__ = ["saliency_map", "register_saliency_method", "available_methods", "resolve_method",
+           "require_cv2_saliency"]
+
+
+def register_saliency_method(name: str, fn: Detector, overwrite: bool = False) -> None:
+    """Register ``fn(images_uint8 (B,C,H,W), channels='rgb'|'bgr') -> (B,H,W)`` under ``name``."""
+    if not callable(fn):
+        raise TypeError(f"saliency method {name!r} must be callable, got {type(fn).__name__}")
+    if name in _REGISTRY and not overwrite:
+        raise ValueError(f"saliency method {name!r} is already registered; pass overwrite=True to replace it")
+    _REGISTRY[name] = fn
+
+
+def available_methods():
+    return sorted(_REGISTRY)
+
+
+def resolve_method(method: Union[str, Detector]) -> Detector:
+    """Look a method up by name, or accept a callable / nn.Module as it is."""
+    if callable(method):
+        return method
+    if method not in _REGISTRY:
+        raise ValueError(f"unknown saliency method {method!r}; choose one of {available_methods()} "
+                         "or pass a callable returning (B, H, W)")
+    return _REGISTRY[method]
+
+
+def _check_output(maps: torch.Tensor, images: torch.Tensor, name: str) -> torch.Tensor:
+    b, _, h, w = images.shape
+    if not isinstance(maps, torch.Tensor) or tuple(maps.shape) != (b, h, w):
+        got = tuple(maps.shape) if isinstance(maps, torch.Tensor) else type(maps).__name__
+        raise ValueError(f"saliency method {name} must return a (B, H, W) = {(b, h, w)} tensor, got {got}")
+    return maps.to(device=images.device, dtype=torch.float32)
+
+
+def saliency_map(images: torch.Tensor, method: Union[str, Detector] = "fine_grained", *,
+                 mean: Constants = None, std: Constants = None, max_value: Optional[float] = None,
+                 channels: str = "rgb", backend: str = "torch") -> torch.Tensor:
+    """Saliency of each image: (B, C, H, W) uint8 or float -> (B, H, W) float32 in [0, 1].
+
+    Float images need ``mean``/``std`` (timm's 0-1 normalisation constants) or
+    ``max_value`` (1.0 or 255.0); they are mapped back to 0-255 uint8 first,
+    because the detectors (like OpenCV's) are defined on 0-255 pixels.
+    ``channels`` says whether a 3-channel tensor is RGB (timm) or BGR (cv2.imread).
+    """
+    check_batch(images)
+    if channels not in CHANNEL_ORDERS:
+        raise ValueError(f"channels must be one of {CHANNEL_ORDERS}, got {channels!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    pixels = to_uint8(images, mean=mean, std=std, max_value=max_value)
+    if backend == "opencv":
+        if callable(method) or method not in OPENCV_METHODS:
+            raise ValueError(f"backend='opencv' supports {OPENCV_METHODS}, not {method!r}; use backend='torch'")
+        return opencv_saliency(pixels, method, channels)
+    if isinstance(method, str):
+        return _check_output(resolve_method(method)(pixels, channels=channels), images, method)
+    # User detectors see uint8 RGB pixels, whatever order the caller had.
+    rgb = pixels.flip(1) if channels == "bgr" and pixels.shape[1] == 3 else pixels
+    return _check_output(method(rgb), images, type(method).__name__)
