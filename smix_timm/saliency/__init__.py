@@ -14,10 +14,10 @@ from typing import Callable, Dict, Optional, Union
 import torch
 
 from .._inputs import CHANNEL_ORDERS, Constants, check_batch, to_uint8
-from .fine_grained import fine_grained
-from .frequency_tuned import frequency_tuned
+from .fine_grained_torch import fine_grained
+from .frequency_tuned_torch import frequency_tuned
 from .opencv_backend import opencv_saliency, require_cv2_saliency
-from .spectral_residual import spectral_residual
+from .spectral_residual_torch import spectral_residual
 
 Detector = Callable[..., torch.Tensor]
 _REGISTRY: Dict[str, Detector] = {

@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .fine_grained import gray_u8
+from .fine_grained_torch import gray_u8
 
 WORK_SIZE = 64
 

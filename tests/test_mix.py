@@ -1,0 +1,385 @@
+"""SaliencyMix / FastCollateSaliencyMix: timm contract, exact label weights, peaks, official preset, errors."""
+import numpy as np
+import pytest
+import torch
+from timm.data import IMAGENET_DEFAULT_MEAN as MEAN, IMAGENET_DEFAULT_STD as STD
+from timm.data import FastCollateMixup, Mixup
+from timm.data.mixup import mixup_target
+
+from smix_timm import FastCollateSaliencyMix, SaliencyMix, saliency_map
+from smix_timm.official import official_box
+from smix_timm.params import CUTMIX, MIXUP, NONE, SALIENCYMIX
+from smix_timm.placement import SCHEMES
+
+from .images import photographs, synthetic
+
+MODES = ["batch", "pair", "elem"]
+MEAN_T, STD_T = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
+
+
+def normalise(u8: torch.Tensor) -> torch.Tensor:
+    return (u8.float() / 255 - MEAN_T) / STD_T
+
+
+def structured_batch(batch=8, size=48, seed=0) -> torch.Tensor:
+    rng = np.random.default_rng(seed)
+    return torch.from_numpy(np.stack([synthetic(rng, size, size) for _ in range(batch)])).permute(0, 3, 1, 2).contiguous()
+
+
+def tagged_batch(batch: int, size: int = 32) -> torch.Tensor:
+    """Image i holds value i in channel 0 (for counting pixels), structure elsewhere for saliency."""
+    x = structured_batch(batch, size).float()
+    x[:, 0] = torch.arange(batch, dtype=torch.float32).view(-1, 1, 1)
+    return x
+
+
+def owners(mixed: torch.Tensor) -> torch.Tensor:
+    return mixed[:, 0].round().long()
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kind", ["saliencymix", "cutmix", "both"])
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+def test_label_weight_equals_pixel_fraction(mode, kind, scheme):
+    alphas = {"saliencymix": dict(saliencymix_alpha=1.0), "cutmix": dict(cutmix_alpha=1.0),
+              "both": dict(saliencymix_alpha=1.0, cutmix_alpha=1.0)}[kind]
+    for border in ("shift", "clip"):
+        mix = SaliencyMix(mixup_alpha=0.0, mode=mode, num_classes=10, label_smoothing=0.0, scheme=scheme,
+                          border=border, max_value=255.0, seed=7, **alphas)
+        for step in range(4):
+            batch = 10
+            x = tagged_batch(batch)
+            target = torch.arange(batch)
+            mixed, y = mix(x.clone(), target)
+            own = owners(mixed)
+            for i in range(batch):
+                from_partner = (own[i] == batch - 1 - i).float().mean().item()
+                assert set(own[i].unique().tolist()) <= {i, batch - 1 - i}
+                assert y[i, i].item() == pytest.approx(1 - from_partner, abs=1e-6)
+                assert y[i, batch - 1 - i].item() == pytest.approx(from_partner, abs=1e-6)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_mixup_switch_and_label_smoothing_match_timm_formula(mode):
+    mix = SaliencyMix(mixup_alpha=1.0, saliencymix_alpha=1.0, switch_prob=0.5, mode=mode, num_classes=12,
+                      label_smoothing=0.1, max_value=255.0, seed=3)
+    x = tagged_batch(12)
+    target = torch.randint(0, 12, (12,))
+    params = SaliencyMix(mixup_alpha=1.0, saliencymix_alpha=1.0, switch_prob=0.5, mode=mode, num_classes=12,
+                         max_value=255.0, seed=3).sample_params(12, (32, 32))
+    mixed, y = mix(x.clone(), target)
+    lam = torch.tensor(params.lam, dtype=torch.float32)
+    patch = torch.tensor(params.kind == SALIENCYMIX)
+    frac = (owners(mixed) == torch.arange(11, -1, -1).view(-1, 1, 1)).float().mean((1, 2))
+    lam = torch.where(patch, 1 - frac, lam).unsqueeze(1)
+    assert torch.allclose(y, mixup_target(target, 12, lam, 0.1), atol=1e-6)
+    assert torch.allclose(y.sum(1), torch.ones(12))
+    for i in np.flatnonzero(params.kind == MIXUP):
+        j = 11 - i
+        expect = x[i, 1:] * params.lam[i] + x[j, 1:] * (1 - params.lam[i])
+        assert torch.allclose(mixed[i, 1:], expect, atol=1e-4)
+
+
+def test_switch_prob_prob_and_mixup_enabled():
+    def kinds(**kw):
+        m = SaliencyMix(num_classes=5, max_value=255.0, seed=0, mode="elem", **kw)
+        return np.concatenate([m.sample_params(64, (8, 8)).kind for _ in range(20)])
+    k = kinds(mixup_alpha=1.0, saliencymix_alpha=1.0, switch_prob=1.0)
+    assert set(k) == {SALIENCYMIX}
+    k = kinds(mixup_alpha=1.0, saliencymix_alpha=1.0, switch_prob=0.0)
+    assert set(k) == {MIXUP}
+    k = kinds(mixup_alpha=1.0, saliencymix_alpha=1.0, switch_prob=0.3)
+    assert abs((k == SALIENCYMIX).mean() - 0.3) < 0.05
+    k = kinds(mixup_alpha=0.0, saliencymix_alpha=1.0, cutmix_alpha=1.0)
+    assert abs((k == SALIENCYMIX).mean() - 0.5) < 0.05 and set(k) == {SALIENCYMIX, CUTMIX}
+    k = kinds(mixup_alpha=0.0, saliencymix_alpha=1.0, prob=0.25)
+    assert abs((k == SALIENCYMIX).mean() - 0.25) < 0.05 and set(k) == {SALIENCYMIX, NONE}
+    mix = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=8, label_smoothing=0.2, max_value=255.0)
+    mix.mixup_enabled = False
+    x = tagged_batch(8)
+    out, y = mix(x.clone(), torch.arange(8))
+    assert torch.equal(out, x)
+    assert torch.allclose(y, mixup_target(torch.arange(8), 8, 1.0, 0.2))
+
+
+def test_pair_and_batch_modes_share_draws():
+    m = SaliencyMix(mixup_alpha=1.0, cutmix_alpha=1.0, saliencymix_alpha=1.0, mode="pair", num_classes=5, seed=1)
+    for _ in range(10):
+        p = m.sample_params(10, (16, 16))
+        assert np.array_equal(p.kind, p.kind[::-1]) and np.allclose(p.lam, p.lam[::-1])
+    m = SaliencyMix(mixup_alpha=1.0, cutmix_alpha=1.0, mode="batch", num_classes=5, seed=1)
+    for _ in range(10):
+        p = m.sample_params(10, (16, 16))
+        assert len(set(p.kind)) == 1 and len(set(p.lam)) == 1 and len({b for b in p.cutmix_box}) == 1
+
+
+def test_seed_replays_params_and_result():
+    x = normalise(structured_batch(8, 40))
+    kw = dict(mixup_alpha=0.5, cutmix_alpha=1.0, saliencymix_alpha=1.0, mode="elem", num_classes=8,
+              mean=MEAN, std=STD)
+    a, ya = SaliencyMix(seed=123, **kw)(x.clone(), torch.arange(8))
+    b, yb = SaliencyMix(seed=123, **kw)(x.clone(), torch.arange(8))
+    c, _ = SaliencyMix(seed=124, **kw)(x.clone(), torch.arange(8))
+    assert torch.equal(a, b) and torch.equal(ya, yb) and not torch.equal(a, c)
+    mix = SaliencyMix(seed=9, **kw)
+    params = mix.sample_params(8, (40, 40))
+    r1, y1 = mix.mix_with_params(x.clone(), torch.arange(8), params)
+    r2, y2 = mix.mix_with_params(x.clone(), torch.arange(8), params)
+    assert torch.equal(r1, r2) and torch.equal(y1, y2)
+    np.random.seed(5)
+    g1, _ = SaliencyMix(**kw)(x.clone(), torch.arange(8))
+    np.random.seed(5)
+    g2, _ = SaliencyMix(**kw)(x.clone(), torch.arange(8))
+    assert torch.equal(g1, g2)  # seed=None follows numpy's global RNG, as timm's Mixup
+
+
+def true_peak(img_chw_u8: torch.Tensor):
+    import cv2
+    det = cv2.saliency.StaticSaliencyFineGrained.create()
+    _, sal = det.computeSaliency(np.ascontiguousarray(img_chw_u8.permute(1, 2, 0).numpy()[:, :, ::-1]))
+    return np.unravel_index(np.argmax(sal), sal.shape)
+
+
+def photo_batch(batch=8, size=96):
+    rng = np.random.default_rng(11)
+    photos = list(photographs().values())
+    crops = []
+    for k in range(batch):
+        p = photos[k % len(photos)]
+        y, x = rng.integers(0, p.shape[0] - size), rng.integers(0, p.shape[1] - size)
+        crops.append(p[y:y + size, x:x + size])
+    return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
+
+
+def check_boxes_hold_true_peaks(mix_cls_output, u8, params, pairs, lam_from_targets):
+    batch = len(u8)
+    for i in range(batch):
+        src, tgt = pairs[i]
+        assert src == tgt  # default scheme: salient -> corresponding
+        py, px = true_peak(u8[batch - 1 - i])
+        y0, y1, x0, x1 = src
+        assert y0 <= py < y1 and x0 <= px < x1, f"sample {i}: peak {(py, px)} not in {src}"
+        area = (y1 - y0) * (x1 - x0)
+        assert lam_from_targets[i] == pytest.approx(1 - area / (u8.shape[-1] * u8.shape[-2]), abs=1e-6)
+        expect = u8[i].clone()
+        expect[:, y0:y1, x0:x1] = u8[batch - 1 - i, :, y0:y1, x0:x1]
+        assert torch.equal(mix_cls_output[i], expect)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_batch_path_boxes_contain_true_opencv_peak(mode):
+    u8 = photo_batch()
+    kw = dict(mixup_alpha=0.0, saliencymix_alpha=1.0, mode=mode, num_classes=8, label_smoothing=0.0,
+              mean=MEAN, std=STD)
+    x = normalise(u8)
+    mixed, y = SaliencyMix(seed=4, **kw)(x.clone(), torch.arange(8))
+    replay = SaliencyMix(seed=4, **kw)
+    params = replay.sample_params(8, (96, 96))
+    pairs = replay.saliency_box_pairs(x, params)
+    back = ((mixed * STD_T + MEAN_T) * 255).round().to(torch.uint8)
+    check_boxes_hold_true_peaks(back, u8, params, pairs, y[torch.arange(8), torch.arange(8)].tolist())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_collate_path_boxes_contain_true_opencv_peak(mode):
+    u8 = photo_batch()
+    kw = dict(mixup_alpha=0.0, saliencymix_alpha=1.0, mode=mode, num_classes=8, label_smoothing=0.0)
+    collate = FastCollateSaliencyMix(seed=8, **kw)
+    assert isinstance(collate, FastCollateMixup) and isinstance(collate, Mixup)
+    out, y = collate([(img.numpy(), i) for i, img in enumerate(u8)])
+    assert out.dtype == torch.uint8 and y.shape == (8, 8)
+    replay = FastCollateSaliencyMix(seed=8, **kw)
+    params = replay.sample_params(8, (96, 96))
+    pairs = replay.saliency_box_pairs(u8, params)
+    check_boxes_hold_true_peaks(out, u8, params, pairs, y[torch.arange(8), torch.arange(8)].tolist())
+
+
+def test_collate_half_mode_and_mixup_rounding():
+    u8 = photo_batch(8, 32)
+    collate = FastCollateSaliencyMix(mixup_alpha=1.0, saliencymix_alpha=1.0, mode="half", num_classes=8,
+                                     label_smoothing=0.0, seed=2)
+    out, y = collate([(img.numpy(), i) for i, img in enumerate(u8)])
+    assert out.shape == (4, 3, 32, 32) and y.shape == (4, 8)
+    for i in range(4):  # each output sample holds only itself and its partner 7-i from the second half
+        assert y[i, i] + y[i, 7 - i] == pytest.approx(1.0, abs=1e-6)
+    mix = FastCollateSaliencyMix(mixup_alpha=1.0, num_classes=8, label_smoothing=0.0, seed=5, mode="elem")
+    params = mix.sample_params(8, (32, 32))
+    out, _ = mix.mix_with_params(u8.clone(), torch.arange(8), params)
+    for i in range(8):
+        expect = (u8[i].float() * params.lam[i] + u8[7 - i].float() * (1 - params.lam[i])).round()
+        assert (out[i].float() - expect).abs().max() <= 1  # float32 rounding at .5 ties only
+
+
+def official_training_step(x: torch.Tensor, lam: float):
+    """The official code's SaliencyMix step (train.py + saliency_bbox), written out verbatim in
+    numpy/OpenCV with its ``rand_index`` replaced by timm's flip pairing."""
+    import cv2
+    rand_index = torch.arange(len(x) - 1, -1, -1)
+    img = x[rand_index[0]]
+    size = img.size()
+    W, H = size[1], size[2]
+    cut_rat = np.sqrt(1. - lam)
+    cut_w, cut_h = int(W * cut_rat), int(H * cut_rat)
+    temp_img = img.cpu().numpy().transpose(1, 2, 0)
+    saliency = cv2.saliency.StaticSaliencyFineGrained.create()
+    (success, saliencyMap) = saliency.computeSaliency(temp_img)
+    saliencyMap = (saliencyMap * 255).astype("uint8")
+    maximum_indices = np.unravel_index(np.argmax(saliencyMap, axis=None), saliencyMap.shape)
+    px, py = maximum_indices[0], maximum_indices[1]
+    bbx1, bby1 = np.clip(px - cut_w // 2, 0, W), np.clip(py - cut_h // 2, 0, H)
+    bbx2, bby2 = np.clip(px + cut_w // 2, 0, W), np.clip(py + cut_h // 2, 0, H)
+    x = x.clone()
+    x[:, :, bbx1:bbx2, bby1:bby2] = x[rand_index, :, bbx1:bbx2, bby1:bby2]
+    lam = 1 - ((bbx2 - bbx1) * (bby2 - bby1) / (x.size()[-1] * x.size()[-2]))
+    return x, lam
+
+
+def test_official_preset_reproduces_the_official_step():
+    x = normalise(photo_batch(8, 64))
+    mix = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, official=True, num_classes=8, label_smoothing=0.0,
+                      seed=21)
+    lam = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, official=True, num_classes=8,
+                      seed=21).sample_params(8, (64, 64)).lam[0]
+    ours, y = mix(x.clone(), torch.arange(8))
+    ref, ref_lam = official_training_step(x, lam)
+    assert torch.equal(ours, ref)
+    assert torch.allclose(y.diagonal(), torch.full((8,), float(ref_lam)), atol=1e-6)
+
+
+def test_official_map_is_unrelated_to_true_saliency():
+    """DESIGN sec. 3: the official float input gives a map uncorrelated with the true one."""
+    import cv2
+    u8 = photo_batch(6, 128)
+    x = normalise(u8)
+    det = cv2.saliency.StaticSaliencyFineGrained.create()
+    true = saliency_map(u8)
+    corr = []
+    for k in range(len(u8)):
+        _, official = det.computeSaliency(x[k].numpy().transpose(1, 2, 0))
+        corr.append(np.corrcoef(official.ravel(), true[k].numpy().ravel())[0, 1])
+    assert abs(np.mean(corr)) < 0.2, corr
+
+
+def test_official_box_matches_formula_at_border():
+    assert official_box((0, 0), 0.75, 32, 32) == (0, 8, 0, 8)
+    assert official_box((31, 10), 0.75, 32, 32) == (23, 32, 2, 18)
+
+
+def test_timm_loader_with_prefetcher_and_mixup_off(tmp_path):
+    from PIL import Image
+    from timm.data import create_dataset, create_loader
+
+    rng = np.random.default_rng(0)
+    for c in range(3):
+        (tmp_path / f"class{c}").mkdir()
+        for k in range(4):
+            Image.fromarray(synthetic(rng, 40, 40)).save(tmp_path / f"class{c}" / f"{k}.png")
+    dataset = create_dataset("", root=str(tmp_path), split="train", is_training=True)
+    collate = FastCollateSaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=3, label_smoothing=0.1,
+                                     seed=0)
+    loader = create_loader(dataset, input_size=(3, 32, 32), batch_size=6, is_training=True, use_prefetcher=True,
+                           collate_fn=collate, num_workers=0, device=torch.device("cpu"), mean=MEAN, std=STD)
+    x, y = next(iter(loader))
+    assert x.shape == (6, 3, 32, 32) and x.dtype == torch.float32 and y.shape == (6, 3)
+    assert torch.allclose(y.sum(1), torch.ones(6)) and (y.max(1).values < 0.94).any()
+    loader.mixup_enabled = False  # what timm's train.py does at --mixup-off-epoch
+    assert collate.mixup_enabled is False
+    x, y = next(iter(loader))
+    assert torch.allclose(y.max(1).values, torch.full((6,), 0.9 + 0.1 / 3))
+
+
+def test_seeded_collate_differs_between_workers():
+    collate = FastCollateSaliencyMix(mixup_alpha=1.0, num_classes=4, seed=0, mode="elem")
+
+    class Data(torch.utils.data.Dataset):
+        def __len__(self):
+            return 16
+
+        def __getitem__(self, k):
+            return np.full((3, 8, 8), k * 10, np.uint8), k % 4
+
+    loader = torch.utils.data.DataLoader(Data(), batch_size=4, num_workers=2, collate_fn=collate)
+    targets = [y for _, y in loader]
+    lams = [tuple(np.round(y.max(1).values.numpy(), 6)) for y in targets]
+    assert len(set(lams)) == len(lams)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_dtypes_and_channels_last(dtype):
+    x = normalise(structured_batch(6, 32)).to(dtype).contiguous(memory_format=torch.channels_last)
+    mix = SaliencyMix(mixup_alpha=1.0, saliencymix_alpha=1.0, mode="elem", num_classes=6, mean=MEAN, std=STD,
+                      seed=0)
+    out, y = mix(x, torch.arange(6))
+    assert out is x and out.dtype == dtype and out.is_contiguous(memory_format=torch.channels_last)
+    assert y.shape == (6, 6) and torch.isfinite(y).all()
+
+
+def test_odd_and_single_batches_leave_the_middle_unmixed():
+    mix = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=10, label_smoothing=0.0,
+                      max_value=255.0, seed=0)
+    x = tagged_batch(5)
+    out, y = mix(x.clone(), torch.arange(5))
+    assert torch.equal(out[2], x[2]) and y[2, 2] == 1
+    out, y = mix(x[:1].clone(), torch.tensor([3]))
+    assert torch.equal(out, x[:1]) and y[0, 3] == 1
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(mixup_alpha=0.0), "nothing to mix"),
+    (dict(saliencymix_alpha=-1.0), "saliencymix_alpha must be >= 0"),
+    (dict(saliencymix_alpha=1.0, method="nope"), "unknown saliency method"),
+    (dict(saliencymix_alpha=1.0, scheme="random"), "unknown placement scheme"),
+    (dict(saliencymix_alpha=1.0, per="epoch"), "per must be"),
+    (dict(saliencymix_alpha=1.0, border="wrap"), "border must be"),
+    (dict(saliencymix_alpha=1.0, mode="row"), "mode must be"),
+    (dict(saliencymix_alpha=1.0, prob=2.0), r"prob must be in \[0, 1\]"),
+    (dict(saliencymix_alpha=1.0, mean=MEAN), "both mean and std"),
+    (dict(saliencymix_alpha=1.0, official=True, scheme="salient_to_salient"), "official=True"),
+    (dict(saliencymix_alpha=1.0, backend="opencv", method=lambda images: images.float().mean(1)), "backend=.opencv."),
+    (dict(saliencymix_alpha=1.0, cutmix_minmax=(0.9, 0.1)), "cutmix_minmax"),
+])
+def test_constructor_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SaliencyMix(num_classes=10, **kwargs)
+
+
+def test_call_errors():
+    mix = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=4, mean=MEAN, std=STD)
+    x = normalise(structured_batch(4, 16))
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
+        mix(x[0], torch.arange(4))
+    with pytest.raises(ValueError, match="empty batch"):
+        mix(x[:0], torch.arange(0))
+    with pytest.raises(ValueError, match="one per image"):
+        mix(x.clone(), torch.arange(3))
+    with pytest.raises(ValueError, match="outside"):
+        mix(x.clone(), torch.tensor([0, 1, 2, 9]))
+    with pytest.raises(ValueError, match="integer class indices"):
+        mix(x.clone(), torch.zeros(4))
+    bad = x.clone()
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        mix(bad, torch.arange(4))
+    with pytest.raises(ValueError, match="need their scale"):
+        SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=4)(x.clone(), torch.arange(4))
+    with pytest.raises(ValueError, match="1 .gray. or 3"):
+        mix(torch.zeros(4, 2, 8, 8), torch.arange(4))
+    collate = FastCollateSaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=4)
+    with pytest.raises(ValueError, match="uint8"):
+        collate([(np.zeros((3, 8, 8), np.float32), 0)] * 2)
+    with pytest.raises(ValueError, match="one size"):
+        collate([(np.zeros((3, 8, 8), np.uint8), 0), (np.zeros((3, 9, 8), np.uint8), 1)])
+    with pytest.raises(ValueError, match="non-empty"):
+        collate([])
+    with pytest.raises(ValueError, match="needs mean/std"):
+        FastCollateSaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, official=True, num_classes=4)(
+            [(np.zeros((3, 8, 8), np.uint8), 0)] * 2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_batch_matches_cpu():
+    x = normalise(photo_batch(8, 64))
+    kw = dict(mixup_alpha=0.0, saliencymix_alpha=1.0, mode="elem", num_classes=8, mean=MEAN, std=STD)
+    cpu, ycpu = SaliencyMix(seed=1, **kw)(x.clone(), torch.arange(8))
+    gpu, ygpu = SaliencyMix(seed=1, **kw)(x.clone().cuda(), torch.arange(8).cuda())
+    assert gpu.device.type == "cuda" and torch.equal(gpu.cpu(), cpu) and torch.allclose(ygpu.cpu(), ycpu)
