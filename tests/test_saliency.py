@@ -24,9 +24,17 @@ def to_batch(*images_hwc) -> torch.Tensor:
     return torch.from_numpy(np.stack(images_hwc)).permute(0, 3, 1, 2).contiguous()
 
 
+def both_impls(batch: torch.Tensor) -> np.ndarray:
+    """fine_grained through saliency_map (fused C kernel on CPU) and eager torch; they must agree."""
+    fused = saliency_map(batch)
+    eager = fg.fine_grained(batch, impl="eager")
+    assert torch.equal(fused, eager)
+    return fused.numpy()
+
+
 def assert_exact(img_hwc: np.ndarray):
     ref = opencv_fine_grained(img_hwc)
-    out = saliency_map(to_batch(img_hwc))[0].numpy()
+    out = both_impls(to_batch(img_hwc))[0]
     assert out.dtype == np.float32 and out.shape == ref.shape
     diff = np.flatnonzero(out.ravel() != ref.ravel())
     assert diff.size == 0, f"{img_hwc.shape}: {diff.size} pixels differ, first at {diff[:5]}"
@@ -53,7 +61,7 @@ def test_fine_grained_whole_photograph_above_exact_integral_size(name):
     photo = PHOTOS[name]
     assert photo.shape[0] * photo.shape[1] > fg.EXACT_INTEGRAL_PIXELS
     ref = opencv_fine_grained(photo)
-    out = saliency_map(to_batch(photo))[0].numpy()
+    out = both_impls(to_batch(photo))[0]
     mismatch = np.abs(out - ref) * 255
     # Issue bar: at most 1/255 on at most 0.1% of pixels above 65,793 pixels (we measure 0).
     assert mismatch.max() <= 1.0 + 1e-4 and (mismatch > 1e-4).mean() <= 1e-3
@@ -65,11 +73,18 @@ def test_fine_grained_equals_opencv_on_synthetic_batch_many_sizes():
     for _ in range(25):
         h, w = int(rng.integers(1, 260)), int(rng.integers(1, 260))
         images = [synthetic(rng, h, w) for _ in range(3)]
-        out = saliency_map(to_batch(*images)).numpy()
+        out = both_impls(to_batch(*images))
         for k, img in enumerate(images):
             ref = opencv_fine_grained(img)
             assert np.array_equal(out[k], ref), f"size {h}x{w} image {k}"
             assert np.argmax(out[k]) == np.argmax(ref)
+
+
+def test_native_kernel_is_built_and_used():
+    from smix_timm.saliency import native
+    assert native.load() is not None, "the fused C kernel did not build; see the warning"
+    with pytest.raises(ValueError, match="impl must be"):
+        fg.fine_grained(torch.zeros(1, 3, 4, 4, dtype=torch.uint8), impl="fast")
 
 
 def test_constant_and_gray_and_bgr_inputs():
@@ -80,8 +95,8 @@ def test_constant_and_gray_and_bgr_inputs():
     img = synthetic(rng, 64, 80)
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     ok, ref = cv2.saliency.StaticSaliencyFineGrained.create().computeSaliency(gray)
-    out = saliency_map(torch.from_numpy(gray)[None, None])
-    assert np.array_equal(out[0].numpy(), ref)
+    out = both_impls(torch.from_numpy(gray)[None, None])
+    assert np.array_equal(out[0], ref)
     bgr = to_batch(np.ascontiguousarray(img[:, :, ::-1]))
     assert torch.equal(saliency_map(bgr, channels="bgr"), saliency_map(to_batch(img)))
 

@@ -137,8 +137,19 @@ def fine_grained_u8(images: torch.Tensor, channels: str = "rgb") -> torch.Tensor
     return (mixed & 255).to(torch.uint8)
 
 
-def fine_grained(images: torch.Tensor, channels: str = "rgb", chunk: int = 16) -> torch.Tensor:
-    """Fine-grained saliency as float32 (B, H, W) in [0, 1], i.e. OpenCV's ``computeSaliency`` output."""
+def fine_grained(images: torch.Tensor, channels: str = "rgb", impl: str = "auto", chunk: int = 16) -> torch.Tensor:
+    """Fine-grained saliency as float32 (B, H, W) in [0, 1], i.e. OpenCV's ``computeSaliency`` output.
+
+    ``impl``: 'auto' (the fused C kernel on CPU when it builds, else eager
+    torch), 'native' (the C kernel, error if unavailable) or 'eager' (torch
+    ops; also the CUDA path). All give identical results.
+    """
+    if impl not in ("auto", "native", "eager"):
+        raise ValueError(f"impl must be 'auto', 'native' or 'eager', got {impl!r}")
+    if images.device.type == "cpu" and impl != "eager":
+        from .native import fine_grained_u8_native, load
+        if impl == "native" or load() is not None:
+            return u8_to_unit(fine_grained_u8_native(images, channels, torch.get_num_threads()))
     maps = [fine_grained_u8(part, channels) for part in images.split(chunk)]
     return u8_to_unit(torch.cat(maps))
 

@@ -1,0 +1,214 @@
+"""timm train.py checkpoints into the shipped configs' ResNet backbones."""
+import pytest
+import torch
+
+from _mmdet_testlib import (R50, TINY, build_model, load_config, save_raw,
+                            write_timm_checkpoint)
+
+import smix_mmdet
+from smix_mmdet import (BackboneCoverageError, CheckpointReadError,
+                        TimmPretrainedInit, read_timm_checkpoint)
+
+
+def assert_backbone_equals(backbone, expected):
+    """Every backbone tensor equals the checkpoint tensor of the same name."""
+    state = backbone.state_dict()
+    assert set(state) == {k for k in expected if not k.startswith('fc.')}
+    for name, tensor in state.items():
+        assert torch.equal(tensor, expected[name]), name
+
+
+@pytest.fixture(scope='module')
+def r18_ckpts(tmp_path_factory):
+    root = tmp_path_factory.mktemp('r18')
+    return {
+        (ema, args): write_timm_checkpoint(root / f'ema{ema}_args{args}',
+                                           'resnet18', ema=ema, args=args,
+                                           seed=int(ema) * 2 + int(args))
+        for ema in (True, False) for args in (True, False)
+    }
+
+
+@pytest.mark.parametrize('ema', [True, False])
+@pytest.mark.parametrize('args', [True, False])
+def test_resnet18_into_tiny_config(r18_ckpts, ema, args):
+    path, expected = r18_ckpts[(ema, args)]
+    model = build_model(load_config(TINY, checkpoint=path))
+    model.init_weights()
+    key = 'state_dict_ema' if ema else 'state_dict'
+    assert_backbone_equals(model.backbone, expected[key])
+    if ema:  # the EMA really differs from the raw weights
+        assert not torch.equal(expected['state_dict']['conv1.weight'],
+                               expected['state_dict_ema']['conv1.weight'])
+
+
+def test_use_ema_false_takes_state_dict(r18_ckpts):
+    path, expected = r18_ckpts[(True, True)]
+    cfg = load_config(TINY, checkpoint=path,
+                      **{'model.backbone.init_cfg.use_ema': False})
+    model = build_model(cfg)
+    model.init_weights()
+    assert_backbone_equals(model.backbone, expected['state_dict'])
+
+
+@pytest.mark.parametrize('ema', [True, False])
+def test_resnet50_into_r50_config(tmp_path, ema):
+    path, expected = write_timm_checkpoint(tmp_path, 'resnet50', ema=ema)
+    model = build_model(load_config(R50, checkpoint=path))
+    model.init_weights()
+    key = 'state_dict_ema' if ema else 'state_dict'
+    assert_backbone_equals(model.backbone, expected[key])
+
+
+@pytest.mark.parametrize('prefix', ['module.', '_orig_mod.',
+                                    'module._orig_mod.'])
+def test_wrapper_prefixes_are_stripped(r18_ckpts, tmp_path, prefix):
+    _, expected = r18_ckpts[(True, True)]
+    raw = {
+        'state_dict': {prefix + k: v for k, v in
+                       expected['state_dict'].items()},
+        'state_dict_ema': {'module.' + k: v for k, v in
+                           expected['state_dict_ema'].items()},
+        'arch': 'resnet18', 'epoch': 3,
+    }
+    path = save_raw(tmp_path / 'ddp.pth.tar', raw)
+    for use_ema, key in ((False, 'state_dict'), (True, 'state_dict_ema')):
+        model = build_model(load_config(
+            TINY, checkpoint=path,
+            **{'model.backbone.init_cfg.use_ema': use_ema}))
+        model.init_weights()
+        assert_backbone_equals(model.backbone, expected[key])
+
+
+def test_bare_state_dict(r18_ckpts, tmp_path):
+    _, expected = r18_ckpts[(False, False)]
+    path = save_raw(tmp_path / 'bare.pth', expected['state_dict'])
+    ckpt = read_timm_checkpoint(path)
+    assert ckpt.source == 'bare state dict'
+    assert set(ckpt.head) == {'fc.weight', 'fc.bias'}
+    model = build_model(load_config(TINY, checkpoint=path))
+    model.init_weights()
+    assert_backbone_equals(model.backbone, expected['state_dict'])
+
+
+def test_reader_reports_what_it_read(r18_ckpts):
+    path, _ = r18_ckpts[(True, True)]
+    ckpt = read_timm_checkpoint(path)
+    assert ckpt.source == 'state_dict_ema' and ckpt.arch == 'resnet18'
+    assert ckpt.epoch == 0 and 'fc.weight' in ckpt.head
+    assert 'fc.weight' not in ckpt.state_dict
+    assert 'resnet18' in ckpt.describe()
+    assert read_timm_checkpoint(path, use_ema=False).source == 'state_dict'
+
+
+# ---- bad checkpoints ----------------------------------------------------
+
+
+def _init_backbone(config, path, **init):
+    cfg = load_config(config)
+    backbone = build_model(cfg).backbone
+    TimmPretrainedInit(checkpoint=path, **init)(backbone)
+    return backbone
+
+
+def test_wrong_resnet_depth(tmp_path):
+    path, _ = write_timm_checkpoint(tmp_path, 'resnet50', ema=False)
+    with pytest.raises(BackboneCoverageError) as err:
+        _init_backbone(TINY, path)
+    msg = str(err.value)
+    assert "timm 'resnet50'" in msg and 'depth=18' in msg
+    assert 'model.backbone.depth=50' in msg
+    assert 'missing' in msg and 'shape differs' in msg
+    assert 'tools/check_backbone.py' in msg
+
+
+def test_non_torchvision_arch_suggests_wrapper(tmp_path):
+    path, _ = write_timm_checkpoint(tmp_path, 'resnet18d', ema=False)
+    with pytest.raises(BackboneCoverageError) as err:
+        _init_backbone(TINY, path)
+    msg = str(err.value)
+    assert "'resnet18d'" in msg and 'SmixTimmBackbone' in msg
+    assert 'conv1.weight' in msg  # the 7x7 stem conv is missing
+
+
+def test_missing_tensor_is_named(r18_ckpts, tmp_path):
+    _, expected = r18_ckpts[(False, True)]
+    sd = dict(expected['state_dict'])
+    del sd['layer4.1.bn2.running_var']
+    path = save_raw(tmp_path / 'missing.pth.tar',
+                    {'state_dict': sd, 'arch': 'resnet18'})
+    with pytest.raises(BackboneCoverageError) as err:
+        _init_backbone(TINY, path)
+    msg = str(err.value)
+    assert 'layer4.1.bn2.running_var' in msg and '1 missing' in msg
+    # and nothing was loaded (all or nothing)
+    model = build_model(load_config(TINY))
+    before = model.backbone.conv1.weight.clone()
+    with pytest.raises(BackboneCoverageError):
+        TimmPretrainedInit(checkpoint=path)(model.backbone)
+    assert torch.equal(model.backbone.conv1.weight, before)
+    # allow_missing accepts exactly that tensor
+    _init_backbone(TINY, path, allow_missing=['*.bn2.running_var'])
+
+
+def test_unexpected_tensor_is_an_error(r18_ckpts, tmp_path):
+    _, expected = r18_ckpts[(False, True)]
+    sd = dict(expected['state_dict'])
+    sd['layer5.0.conv1.weight'] = torch.zeros(3)
+    path = save_raw(tmp_path / 'extra.pth.tar', {'state_dict': sd})
+    with pytest.raises(BackboneCoverageError, match='layer5.0.conv1.weight'):
+        _init_backbone(TINY, path)
+
+
+def test_truncated_file(r18_ckpts, tmp_path):
+    path, _ = r18_ckpts[(True, True)]
+    data = open(path, 'rb').read()
+    bad = tmp_path / 'truncated.pth.tar'
+    bad.write_bytes(data[:len(data) // 2])
+    with pytest.raises(CheckpointReadError, match='not a complete torch'):
+        _init_backbone(TINY, str(bad))
+
+
+def test_not_a_checkpoint(tmp_path):
+    text = tmp_path / 'notes.pth.tar'
+    text.write_text('hello')
+    with pytest.raises(CheckpointReadError):
+        _init_backbone(TINY, str(text))
+    listed = save_raw(tmp_path / 'list.pth', [torch.zeros(1)])
+    with pytest.raises(ValueError, match='not a dict'):
+        _init_backbone(TINY, listed)
+    nostate = save_raw(tmp_path / 'nostate.pth', {'epoch': 1, 'arch': 'x'})
+    with pytest.raises(ValueError, match='no state dict'):
+        _init_backbone(TINY, nostate)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        _init_backbone(TINY, str(tmp_path / 'nope.pth.tar'))
+    with pytest.raises(FileNotFoundError, match='not a file'):
+        _init_backbone(TINY, str(tmp_path))
+
+
+def test_default_checkpoint_missing_says_how_to_set_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = build_model(load_config(TINY))
+    with pytest.raises(FileNotFoundError,
+                       match='model.backbone.init_cfg.checkpoint=PATH'):
+        model.init_weights()
+    with pytest.raises(ValueError, match='init_cfg.checkpoint=PATH'):
+        TimmPretrainedInit(checkpoint=None)(model.backbone)
+
+
+def test_check_backbone_function(r18_ckpts, tmp_path):
+    path, _ = r18_ckpts[(True, False)]
+    report = smix_mmdet.check_backbone(TINY, path)
+    assert report.ok
+    lines = report.lines()
+    assert any(line.startswith('ok       conv1.weight') for line in lines)
+    assert any(line.startswith('head     fc.weight') for line in lines)
+    assert lines[-1].startswith('OK: ')
+    bad, _ = write_timm_checkpoint(tmp_path, 'resnet34', ema=False)
+    report = smix_mmdet.check_backbone(TINY, bad)
+    assert not report.ok
+    assert any(line.startswith('UNUSED   layer1.2.conv1.weight')
+               for line in report.lines())

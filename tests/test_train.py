@@ -1,0 +1,234 @@
+"""tools/train.py end to end on a tiny generated folder (CPU): outputs, resume, DDP, errors."""
+import argparse
+import csv
+import glob
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRAIN = os.path.join(ROOT, 'tools', 'train.py')
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+mcd = _load('make_cls_data', os.path.join(ROOT, 'tools', 'make_cls_data.py'))
+train = _load('smix_train', TRAIN)
+
+# timm resnet18 at 32 px (stride-4 stem) is the cheapest real network; one epoch is 4 steps of 8
+FAST = dict(model='resnet18', img_size=32, b=8, vb=16, epochs=1, j=0, lr=0.05, warmup_epochs=0, log_interval=1)
+
+
+def opts(**kw):
+    """FAST with overrides, as command-line arguments."""
+    out = []
+    for k, v in dict(FAST, **kw).items():
+        out += ['-' + k if k in ('b', 'vb', 'j') else '--' + k.replace('_', '-'), str(v)]
+    return out
+
+
+def run(args, cwd, timeout=240, module=None):
+    cmd = [sys.executable] + (['-m', module] if module else [TRAIN]) + [str(a) for a in args]
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def summary_epochs(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    return [int(r['epoch']) for r in rows], rows
+
+
+def load_ckpt(path):
+    from timm.models._helpers import _torch_load
+    return _torch_load(path, weights_only=True)  # timm's safe load must work on our checkpoints
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('train') / 'cls')
+    mcd.make_cls_data(root, seed=0, num_classes=4, train_per_class=8, val_per_class=4, size=32, log=None)
+    return root
+
+
+@pytest.fixture(scope='module')
+def saliency_run(data, tmp_path_factory):
+    """One epoch with --saliencymix 1.0 through the prefetcher (collate path)."""
+    out = tmp_path_factory.mktemp('out')
+    r = run(['--data-dir', data, '--saliencymix', '1.0', '--output', out, '--experiment', 'sal'] + opts(), cwd=out)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out, r
+
+
+def _assert_timm_outputs(exp_dir, epochs, arch='resnet18'):
+    files = set(os.listdir(exp_dir))
+    assert {'last.pth.tar', 'model_best.pth.tar', 'summary.csv', 'args.yaml'} <= files
+    assert {f'checkpoint-{e}.pth.tar' for e in epochs} <= files
+    assert not glob.glob(os.path.join(exp_dir, 'tmp*'))
+    got, rows = summary_epochs(os.path.join(exp_dir, 'summary.csv'))
+    assert got == list(epochs)
+    assert list(rows[0]) == ['epoch', 'train_loss', 'eval_loss', 'eval_top1', 'eval_top5', 'lr']
+    ckpt = load_ckpt(os.path.join(exp_dir, 'last.pth.tar'))
+    assert {'state_dict', 'optimizer', 'epoch', 'arch', 'args', 'version', 'metric'} <= set(ckpt)
+    assert ckpt['epoch'] == epochs[-1] and ckpt['arch'] == arch and ckpt['version'] == 2
+    assert isinstance(ckpt['args'], argparse.Namespace)
+    assert 'conv1.weight' in ckpt['state_dict'] and not any(k.startswith('module.') for k in ckpt['state_dict'])
+    with open(os.path.join(exp_dir, 'args.yaml')) as f:
+        assert yaml.safe_load(f)['model'] == arch
+    return ckpt
+
+
+def test_saliencymix_prefetcher_writes_timm_outputs(saliency_run):
+    out, r = saliency_run
+    ckpt = _assert_timm_outputs(os.path.join(out, 'sal'), [0])
+    assert ckpt['args'].saliencymix == 1.0 and ckpt['args'].num_classes == 4
+    assert 'Mixing with FastCollateSaliencyMix (collate path)' in r.stderr
+    assert 'images/s' in r.stderr and 'LR:' in r.stderr and 'Loss:' in r.stderr
+
+
+def test_saliencymix_batch_path(data, tmp_path):
+    r = run(['--data-dir', data, '--saliencymix', '1.0', '--no-prefetcher', '--saliency-per', 'batch',
+             '--output', tmp_path, '--experiment', 'nopf'] + opts(), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'Mixing with SaliencyMix (batch path)' in r.stderr
+    _assert_timm_outputs(os.path.join(tmp_path, 'nopf'), [0])
+
+
+def test_resume_continues_at_next_epoch(data, saliency_run, tmp_path):
+    import shutil
+    exp = str(tmp_path / 'sal')
+    shutil.copytree(os.path.join(saliency_run[0], 'sal'), exp)
+    r = run(['--data-dir', data, '--saliencymix', '1.0', '--resume', os.path.join(exp, 'last.pth.tar')]
+            + opts(epochs=2), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'starting at 1' in r.stderr and 'Train: 0 ' not in r.stderr and 'Train: 1 ' in r.stderr
+    _assert_timm_outputs(exp, [0, 1])  # into the checkpoint's folder, summary continued without duplicates
+    assert load_ckpt(os.path.join(exp, 'checkpoint-0.pth.tar'))['epoch'] == 0
+    assert not os.path.exists(tmp_path / 'output')
+
+
+def test_torchrun_two_processes_one_set_of_checkpoints(data, tmp_path):
+    r = run(['--standalone', '--nproc_per_node', '2', TRAIN, '--data-dir', data, '--saliencymix', '1.0',
+             '--output', tmp_path, '--experiment', 'ddp'] + opts(b=4, vb=8), cwd=tmp_path, module='torch.distributed.run')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'Training in distributed mode' in r.stderr and 'total 2' in r.stderr
+    assert os.listdir(tmp_path) == ['ddp']
+    ckpt = _assert_timm_outputs(os.path.join(tmp_path, 'ddp'), [0])
+    assert ckpt['args'].world_size == 2 and ckpt['args'].distributed
+    assert len(glob.glob(os.path.join(tmp_path, 'ddp', 'checkpoint-*.pth.tar'))) == 1
+
+
+def test_baseline_cutmix_uses_timm_classes(data, tmp_path):
+    r = run(['--data-dir', data, '--cutmix', '1.0', '--output', tmp_path, '--experiment', 'cm'] + opts(), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'Mixing with FastCollateMixup (collate path)' in r.stderr
+
+
+@pytest.mark.parametrize('case', ['missing_dir', 'empty_class', 'num_classes', 'odd_batch', 'no_val', 'cifar'])
+def test_clear_errors(data, tmp_path, monkeypatch, case):
+    import shutil
+    monkeypatch.chdir(tmp_path)
+    args = ['--data-dir', data] + opts()
+    if case == 'missing_dir':
+        args[1] = str(tmp_path / 'nope')
+        expect = 'does not exist'
+    elif case == 'empty_class':
+        copy = tmp_path / 'copy'
+        shutil.copytree(data, copy)
+        (copy / 'train' / 'zz_empty').mkdir()
+        args[1] = str(copy)
+        expect = 'zz_empty holds no images'
+    elif case == 'num_classes':
+        args += ['--num-classes', '10']
+        expect = 'has 4 classes but --num-classes is 10'
+    elif case == 'odd_batch':
+        args = ['--data-dir', data, '--saliencymix', '1'] + opts(b=7)
+        expect = 'even batch size'
+    elif case == 'no_val':
+        args += ['--val-split', 'test']
+        expect = 'no "test" folder'
+    elif case == 'cifar':
+        args = ['--data-dir', str(tmp_path), '--dataset', 'torch/cifar10'] + opts()
+        expect = 'torch/cifar10 not found'
+    with pytest.raises(train.UsageError, match=expect):
+        train.main(args)
+    assert not os.path.exists(tmp_path / 'output')
+
+
+def test_cli_error_is_one_line(tmp_path):
+    r = run(['--data-dir', tmp_path / 'nope'] + opts(), cwd=tmp_path)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith('train.py: error: data dir')
+
+
+def _args(**kw):
+    a = train.parser.parse_args(['--data-dir', 'x'])
+    a.num_classes, a.prefetcher = 4, True
+    for k, v in kw.items():
+        setattr(a, k, v)
+    train._check_args(a)
+    return a
+
+
+def test_create_mixing_paths():
+    from timm.data import FastCollateMixup, Mixup
+    from timm.data.loader import PrefetchLoader
+    from smix_timm import FastCollateSaliencyMix, SaliencyMix
+    cfg = dict(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    assert train.create_mixing(_args(), cfg) == (None, None)
+    collate, fn = train.create_mixing(_args(cutmix=1.0), cfg)
+    assert type(collate) is FastCollateMixup and fn is None
+    collate, fn = train.create_mixing(_args(cutmix=1.0, prefetcher=False), cfg)
+    assert collate is None and type(fn) is Mixup
+    collate, fn = train.create_mixing(_args(saliencymix=1.0, mixup_prob=0.5), cfg)
+    assert isinstance(collate, FastCollateSaliencyMix) and fn is None and collate.mix_prob == 0.5
+    # timm's PrefetchLoader forwards --mixup-off-epoch only to FastCollateMixup instances
+    loader = PrefetchLoader(torch.utils.data.DataLoader([], collate_fn=collate), device=torch.device('cpu'))
+    loader.mixup_enabled = False
+    assert collate.mixup_enabled is False
+    collate, fn = train.create_mixing(_args(saliencymix=1.0, prefetcher=False, saliency_official=True), cfg)
+    assert collate is None and isinstance(fn, SaliencyMix) and fn.official
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob(os.path.join(ROOT, 'configs', 'timm', '*.yaml'))),
+                         ids=os.path.basename)
+def test_configs_parse(path):
+    import timm
+    with open(path) as f:
+        cfg = yaml.safe_load(f)
+    known = {a.dest for a in train.parser._actions}
+    assert set(cfg) <= known, set(cfg) - known
+    args, _ = train._parse_args(['-c', path, '--data-dir', 'x'])
+    train._check_args(args)
+    assert timm.is_model(args.model)
+    mixing = [k for k in ('saliencymix', 'cutmix') if cfg.get(k)]
+    name = os.path.basename(path)
+    if 'baseline' in name:
+        assert not args.mixup_active
+    else:
+        assert len(mixing) == 1 and mixing[0] in name.replace('official', 'saliencymix')
+
+
+@pytest.mark.parametrize('crop_mode', [None, 'rkrr'])
+def test_train_pad_replaces_random_crop(data, crop_mode):
+    from timm.data import create_dataset, create_loader
+    from torchvision import transforms
+    ds = create_dataset('', root=data, split='train')
+    loader = create_loader(ds, input_size=(3, 32, 32), batch_size=8, is_training=True, train_crop_mode=crop_mode,
+                           device=torch.device('cpu'), num_workers=0)
+    train._apply_train_pad(loader, 4, (3, 32, 32))
+    tfs = loader.dataset.transform.transforms
+    assert isinstance(tfs[0], transforms.RandomCrop) and tfs[0].padding == 4 and tfs[0].size == (32, 32)
+    assert not any('Resize' in type(t).__name__ for t in tfs)
+    x, _ = next(iter(loader))
+    assert x.shape == (8, 3, 32, 32)
