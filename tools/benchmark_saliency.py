@@ -1,0 +1,149 @@
+#!/usr/bin/env python
+"""Benchmark: saliency detectors vs the OpenCV per-image loop, SaliencyMix vs timm's CutMix.
+
+One batch, one run, ratios against the anchors measured in the same run:
+
+    python tools/benchmark_saliency.py --batch 64 --size 224 --threads 2
+
+Prints images/s of each torch detector and of OpenCV's loop (exactness of
+fine_grained checked on the same batch), and the time of one mixing call
+(SaliencyMix vs timm.data.Mixup with CutMix; FastCollateSaliencyMix vs
+FastCollateMixup) on the same batch. CUDA rows are added when a GPU is present.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, FastCollateMixup, Mixup  # noqa: E402
+
+from smix_timm import FastCollateSaliencyMix, SaliencyMix, saliency_map  # noqa: E402
+from smix_timm.saliency import fine_grained_torch  # noqa: E402
+
+
+def photo_batch(batch: int, size: int, seed: int = 0) -> torch.Tensor:
+    """Random crops of the photographs shipped with matplotlib (and scikit-image if installed)."""
+    import matplotlib
+    from PIL import Image
+
+    photos = [np.asarray(Image.open(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg"))
+                         .convert("RGB"))]
+    try:
+        from skimage import data
+        photos += [data.astronaut(), data.coffee(), data.chelsea()]
+    except Exception:
+        pass
+    rng = np.random.default_rng(seed)
+    crops = []
+    for k in range(batch):
+        p = photos[k % len(photos)]
+        if min(p.shape[:2]) < size:
+            p = np.asarray(Image.fromarray(p).resize((max(size, p.shape[1]), max(size, p.shape[0]))))
+        y, x = rng.integers(0, p.shape[0] - size + 1), rng.integers(0, p.shape[1] - size + 1)
+        crops.append(p[y:y + size, x:x + size])
+    return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
+
+
+def timed(fn, repeat: int, sync=lambda: None) -> float:
+    """Best of ``repeat`` wall times (seconds), after one warm-up call."""
+    fn()
+    sync()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        sync()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
+    parser.add_argument("--repeat", type=int, default=3, help="timed repeats (best is kept)")
+    parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    u8 = photo_batch(args.batch, args.size)
+    mean = torch.tensor(IMAGENET_DEFAULT_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_DEFAULT_STD).view(1, 3, 1, 1)
+    x = (u8.float() / 255 - mean) / std
+    n = args.batch
+    print(f"batch {n}x3x{args.size}x{args.size}, {args.threads} torch threads, {platform.processor() or platform.machine()}"
+          f", torch {torch.__version__}", flush=True)
+    results = {"batch": n, "size": args.size, "threads": args.threads, "detectors": {}, "mixing": {}}
+
+    print("\n== saliency detectors (images/s; ratio = vs OpenCV per-image loop, same run)")
+    for method in ("fine_grained", "spectral_residual", "frequency_tuned"):
+        t_cv = timed(lambda: saliency_map(u8, method, backend="opencv"), args.repeat)
+        variants = {"torch": lambda: saliency_map(u8, method)}
+        if method == "fine_grained":
+            variants = {"torch (fused C kernel)": lambda: fine_grained_torch.fine_grained(u8, impl="native"),
+                        "torch (eager ops)": lambda: fine_grained_torch.fine_grained(u8, impl="eager")}
+            exact = torch.equal(saliency_map(u8), saliency_map(u8, backend="opencv"))
+            print(f"  fine_grained torch == OpenCV on this batch: {exact}")
+        print(f"  {method:18s} opencv loop             {n / t_cv:9.1f} img/s")
+        for name, fn in variants.items():
+            t = timed(fn, args.repeat)
+            print(f"  {method:18s} {name:23s} {n / t:9.1f} img/s   {t_cv / t:6.1f}x")
+            results["detectors"][f"{method} {name}"] = {"img_s": n / t, "opencv_img_s": n / t_cv, "ratio": t_cv / t}
+
+    print("\n== one mixing call on the same batch (ms; ratio = time / timm CutMix time)")
+    cutmix = Mixup(mixup_alpha=0.0, cutmix_alpha=1.0, num_classes=1000)
+    target = torch.arange(n) % 1000
+    t_cut = timed(lambda: cutmix(x.clone(), target), args.repeat)
+    t_clone = timed(lambda: x.clone(), args.repeat)
+    rows = {"timm Mixup (CutMix)": t_cut}
+    for name, kw in {"SaliencyMix per-sample": {}, "SaliencyMix per-batch": {"per": "batch"},
+                     "SaliencyMix official preset": {"official": True}}.items():
+        mix = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=1000, mean=IMAGENET_DEFAULT_MEAN,
+                          std=IMAGENET_DEFAULT_STD, **kw)
+        rows[name] = timed(lambda: mix(x.clone(), target), args.repeat)
+    for name, t in rows.items():
+        print(f"  {name:28s} {1e3 * (t - t_clone):8.1f} ms   {(t - t_clone) / (t_cut - t_clone):6.2f}x")
+        results["mixing"][name] = {"ms": 1e3 * (t - t_clone), "vs_cutmix": (t - t_clone) / (t_cut - t_clone)}
+
+    samples = [(img.numpy(), int(k) % 1000) for k, img in enumerate(u8)]
+    t_fc = timed(lambda: FastCollateMixup(mixup_alpha=0.0, cutmix_alpha=1.0, num_classes=1000)(samples), args.repeat)
+    fcs = FastCollateSaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=1000)
+    t_fs = timed(lambda: fcs(samples), args.repeat)
+    print(f"  {'FastCollateMixup (CutMix)':28s} {1e3 * t_fc:8.1f} ms")
+    print(f"  {'FastCollateSaliencyMix':28s} {1e3 * t_fs:8.1f} ms   {t_fs / t_fc:6.2f}x")
+    results["mixing"]["collate"] = {"cutmix_ms": 1e3 * t_fc, "saliencymix_ms": 1e3 * t_fs, "ratio": t_fs / t_fc}
+    print("  (batch-path times exclude the x.clone() both calls need here; SaliencyMix's extra cost is one "
+          "saliency pass over the batch)")
+
+    if torch.cuda.is_available():
+        print("\n== CUDA")
+        xg, ug, tg = x.cuda(), u8.cuda(), target.cuda()
+        sync = torch.cuda.synchronize
+        for method in ("fine_grained", "spectral_residual", "frequency_tuned"):
+            t = timed(lambda: saliency_map(ug, method), args.repeat, sync)
+            t_cv = timed(lambda: saliency_map(u8, method, backend="opencv"), 1)
+            print(f"  {method:18s} cuda {n / t:9.1f} img/s   {t_cv / t:6.1f}x OpenCV loop")
+            results["detectors"][f"{method} cuda"] = {"img_s": n / t, "ratio": t_cv / t}
+        t_cut = timed(lambda: cutmix(xg.clone(), tg), args.repeat, sync)
+        mix = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=1000, mean=IMAGENET_DEFAULT_MEAN,
+                          std=IMAGENET_DEFAULT_STD)
+        t_sal = timed(lambda: mix(xg.clone(), tg), args.repeat, sync)
+        print(f"  SaliencyMix {1e3 * t_sal:.1f} ms vs CutMix {1e3 * t_cut:.1f} ms: {t_sal / t_cut:.2f}x")
+        results["mixing"]["cuda"] = {"saliencymix_ms": 1e3 * t_sal, "cutmix_ms": 1e3 * t_cut}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return results
+
+
+if __name__ == "__main__":
+    main()
