@@ -123,7 +123,8 @@ def run(data_dir: str, seed: int = 0, samples: int = 2048, batch: int = 64, size
                 figures[key] += values
         results[name] = {k: float(np.mean(v)) for k, v in figures.items()}
         results[name]["n"] = len(figures["hit"])
-        log(f"[fidelity] {name}: {results[name]['n']} patches in {time.time() - start:.1f}s")
+        if log:
+            log(f"[fidelity] {name}: {results[name]['n']} patches in {time.time() - start:.1f}s")
     return results
 
 

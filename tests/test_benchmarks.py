@@ -1,0 +1,35 @@
+"""The benchmark tools run, and the fidelity figures are deterministic for a seed (no timing asserts)."""
+import os
+import sys
+
+import pytest
+
+TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
+sys.path.insert(0, TOOLS)
+
+import benchmark_fidelity  # noqa: E402
+import benchmark_saliency  # noqa: E402
+
+
+def test_fidelity_is_deterministic_and_sane(tmp_path):
+    a = benchmark_fidelity.run(str(tmp_path / "data"), seed=3, samples=64, batch=16, size=48, log=None)
+    b = benchmark_fidelity.run(str(tmp_path / "data"), seed=3, samples=64, batch=16, size=48, log=None)
+    assert a == b
+    assert set(a) == set(benchmark_fidelity.METHODS)
+    for name, r in a.items():
+        assert r["n"] > 0, name
+        for key in ("hit", "backed", "carried", "occluded"):
+            assert 0.0 <= r[key] <= 1.0
+        assert r["backed"] <= r["hit"]
+    table = benchmark_fidelity.to_markdown(a)
+    assert table.count("\n") == len(a) + 1 and "official-code preset" in table
+
+
+def test_speed_benchmark_runs_and_checks_exactness(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    results = benchmark_saliency.main(["--batch", "4", "--size", "48", "--repeat", "1", "--json", str(out)])
+    assert out.exists()
+    assert "fine_grained torch == OpenCV on this batch: True" in capsys.readouterr().out
+    assert results["detectors"]["fine_grained torch (fused C kernel)"]["img_s"] > 0
+    assert results["mixing"]["SaliencyMix per-sample"]["vs_cutmix"] == pytest.approx(
+        results["mixing"]["SaliencyMix per-sample"]["ms"] / results["mixing"]["timm Mixup (CutMix)"]["ms"])
