@@ -66,19 +66,23 @@ def to_uint8(images: torch.Tensor, mean: Constants = None, std: Constants = None
         raise TypeError(f"images must be uint8 or floating point, got {images.dtype}")
     if (mean is None) != (std is None):
         raise ValueError("pass both mean and std (timm normalisation constants) or neither")
-    x = images.float()
+    x = images if images.dtype == torch.float32 else images.float()
     if mean is not None:
         if max_value is not None:
             raise ValueError("pass either mean/std or max_value, not both")
         c = x.shape[1]
-        x = x * _as_channel_tensor(std, c, "std", x) + _as_channel_tensor(mean, c, "mean", x)
-        x = x * 255.0
+        # (x * std + mean) * 255 in one pass; inputs that were integer pixels land within
+        # float32 rounding of an integer, so the rounding below recovers them exactly.
+        x = torch.addcmul(_as_channel_tensor(mean, c, "mean", x) * 255.0, x,
+                          _as_channel_tensor(std, c, "std", x) * 255.0)
     elif max_value is None:
         raise ValueError(
             "float images need their scale: pass mean=/std= (timm-normalised input, e.g. "
             "timm.data.IMAGENET_DEFAULT_MEAN/STD) or max_value=1.0 (0-1 floats) or max_value=255.0 (0-255 floats)")
     elif float(max_value) == 1.0:
         x = x * 255.0
-    elif float(max_value) != 255.0:
+    elif float(max_value) == 255.0:
+        x = x.clone()  # rounded in place below: never touch the caller's tensor
+    else:
         raise ValueError(f"max_value must be 1.0 or 255.0, got {max_value}")
     return x.round_().clamp_(0, 255).to(torch.uint8)

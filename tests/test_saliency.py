@@ -200,3 +200,12 @@ def test_cuda_matches_cpu():
             assert torch.equal(gpu.cpu(), cpu)
         else:
             assert (gpu.cpu() - cpu).abs().max() < 1e-3
+
+
+@pytest.mark.parametrize("kwargs", [{"max_value": 255.0}, {"max_value": 1.0},
+                                    {"mean": IMAGENET_DEFAULT_MEAN, "std": IMAGENET_DEFAULT_STD}])
+def test_input_tensor_is_never_modified(kwargs):
+    x = torch.rand(2, 3, 20, 20) * (255.0 if kwargs.get("max_value") == 255.0 else 1.0)
+    before = x.clone()
+    saliency_map(x, **kwargs)
+    assert torch.equal(x, before)
