@@ -22,6 +22,6 @@ setup(
     ],
     extras_require={
         "det": ["mmengine==0.10.7", "mmcv==2.1.0", "mmdet==3.3.0", "setuptools>=77,<82"],
-        "dev": ["pytest>=7", "matplotlib"],
+        "dev": ["pytest>=7", "matplotlib", "scikit-image"],  # scikit-image: real photographs for tests
     },
 )

@@ -11,7 +11,7 @@ from smix_timm.official import official_box
 from smix_timm.params import CUTMIX, MIXUP, NONE, SALIENCYMIX
 from smix_timm.placement import SCHEMES
 
-from .images import photographs, synthetic
+from images import photographs, synthetic
 
 MODES = ["batch", "pair", "elem"]
 MEAN_T, STD_T = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)

@@ -26,7 +26,10 @@ if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV with $($PY --version)"
   "$PY" -m venv "$VENV"
 fi
-PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+PIP=(pip_quiet)
+# pip -q still prints one "Location ... is ignored" warning per package for the local
+# wheel mirrors configured on some machines; keep the log readable.
+pip_quiet() { "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; return "${PIPESTATUS[0]}"; }
 
 log "build tools (setuptools<82: mmcv's setup.py and mmengine's mmdet:: lookup need pkg_resources)"
 "${PIP[@]}" install -U pip 'setuptools>=77,<82' wheel ninja
@@ -64,13 +67,14 @@ if [ -z "${SMIX_NO_DET:-}" ]; then
       grep -q 'c++20' "$SRC/setup.py" || { echo "mmcv setup.py patch for C++20 did not apply" >&2; exit 1; }
       mkdir -p "$WHEEL_DIR.partial"
       ( cd "$SRC" && MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-          "$VENV/bin/python" -m pip wheel --no-build-isolation --no-deps -w "$WHEEL_DIR.partial" . \
+          "$VENV/bin/python" -m pip wheel -v --no-build-isolation --no-deps -w "$WHEEL_DIR.partial" . \
           >"$BUILD/build.log" 2>&1 ) &
       BUILD_PID=$!
       START=$SECONDS
       while kill -0 "$BUILD_PID" 2>/dev/null; do
         sleep 60
-        kill -0 "$BUILD_PID" 2>/dev/null && log "mmcv build running: $(( (SECONDS-START)/60 )) min, $(grep -c 'Building\|\[[0-9]*/[0-9]*\]' "$BUILD/build.log" || true) build steps logged"
+        STEP=$(grep -o '^\[[0-9]*/[0-9]*\]' "$BUILD/build.log" | tail -1 || true)
+        kill -0 "$BUILD_PID" 2>/dev/null && log "mmcv build running: $(( (SECONDS-START)/60 )) min, compile step ${STEP:-[starting]}"
       done
       if ! wait "$BUILD_PID"; then
         tail -40 "$BUILD/build.log" >&2
