@@ -183,7 +183,9 @@ def test_batch_path_boxes_contain_true_opencv_peak(mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_collate_path_boxes_contain_true_opencv_peak(mode):
     u8 = photo_batch()
-    kw = dict(mixup_alpha=0.0, saliencymix_alpha=1.0, mode=mode, num_classes=8, label_smoothing=0.0)
+    # mean/std as tools/train.py passes them (needed by official=True only): uint8 input ignores them
+    kw = dict(mixup_alpha=0.0, saliencymix_alpha=1.0, mode=mode, num_classes=8, label_smoothing=0.0,
+              mean=MEAN, std=STD)
     collate = FastCollateSaliencyMix(seed=8, **kw)
     assert isinstance(collate, FastCollateMixup) and isinstance(collate, Mixup)
     out, y = collate([(img.numpy(), i) for i, img in enumerate(u8)])

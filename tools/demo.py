@@ -131,6 +131,8 @@ class Demo:
             "--seed", str(a.seed)]
         if a.device:
             cmd += ["--device", a.device]
+        if a.batch_size:
+            cmd += ["-b", str(a.batch_size)]
         exp = os.path.join(self.out, "train", variant)
         if os.path.isdir(exp):  # a partial run of this stage: start it clean (inside results/demo only)
             shutil.rmtree(exp)
@@ -157,7 +159,7 @@ class Demo:
         found = MAP_LINE.findall(out)
         if not found:
             raise RuntimeError(f"mmdet's test.py printed no pascal_voc/mAP for {variant}; see logs/test_{variant}.log")
-        return {"checkpoint": det_ckpt, "mAP": float(found[-1]) * (100 if float(found[-1]) <= 1 else 1)}
+        return {"checkpoint": det_ckpt, "mAP": 100 * float(found[-1])}  # VOCMetric reports a fraction
 
     def pictures(self, pretrained: Dict, detected: Dict):
         from demo_report import draw_curves, draw_detections
@@ -194,7 +196,7 @@ class Demo:
         pretrained, detected = {}, {}
         for v in self.variants:
             pretrained[v] = self.stage(f"pretrain_{v}", {"data": data, "epochs": a.epochs, "seed": a.seed,
-                                                         "gpus": a.gpus, "device": a.device},
+                                                         "gpus": a.gpus, "device": a.device, "batch": a.batch_size},
                                        lambda v=v: self.pretrain(v))
         for v in self.variants:
             detected[v] = self.stage(f"detect_{v}", {"pretrain": pretrained[v], "iters": a.det_iters, "seed": a.seed,
@@ -227,13 +229,15 @@ def parse_args(argv=None):
     p.add_argument("--voc-root", default=None, help="real VOCdevkit (with VOC2007/, VOC2012/) instead")
     p.add_argument("--device", default=None, help="e.g. cuda or cpu (default: the trainer's choice)")
     p.add_argument("--gpus", type=int, default=1, help=">1: torchrun for pretraining, mmdet launcher pytorch")
+    p.add_argument("--batch-size", "-b", type=int, default=None, help="pretraining batch size (default: recipe's)")
     p.add_argument("--smallest", action="store_true", help="tiny settings for a smoke test (minutes)")
     p.add_argument("--verbose", action="store_true", help="stream every line of the tools' output")
     args = p.parse_args(argv)
     if args.smallest:
         args.epochs, args.det_iters, args.num_classes = 1, 4, 3
-        args.train_per_class, args.val_per_class, args.cls_size = 8, 4, 32
+        args.train_per_class, args.val_per_class, args.cls_size = 8, 4, 64
         args.voc_train, args.voc_test = 8, 4
+        args.batch_size = args.batch_size or 8
     return args
 
 

@@ -1,0 +1,155 @@
+"""smix_timm/checkpoint.py and tools/cam.py: timm checkpoints back into models; class activation maps."""
+import argparse
+import json
+import os
+
+import pytest
+import timm
+import torch
+
+from smix_timm.checkpoint import CheckpointError, load_timm_checkpoint, read_checkpoint
+
+from _analysis_testlib import (TinyLinearNet, assert_png, image_folder, load_tool, resnet_checkpoint,
+                                save_checkpoint)
+
+cam = load_tool("cam")
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    return resnet_checkpoint(tmp_path_factory.mktemp("r18") / "run", num_classes=3, img_size=32)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return image_folder(tmp_path_factory.mktemp("imgs"), classes=("a", "b", "c"), per_class=1, size=40)
+
+
+# ------------------------------------------------------------------ checkpoint loading
+def test_load_timm_checkpoint_ema_and_plain(ckpt):
+    assert "argparse.Namespace" in torch.serialization.get_unsafe_globals_in_checkpoint(ckpt)
+    model, info = load_timm_checkpoint(ckpt)
+    raw = read_checkpoint(ckpt)
+    assert isinstance(raw["args"], argparse.Namespace)
+    assert (info.arch, info.num_classes, info.weights, info.epoch) == ("resnet18", 3, "state_dict_ema", 0)
+    assert not model.training
+    assert info.data_config["input_size"] == (3, 32, 32) and info.data_config["crop_pct"] == 1.0
+    torch.testing.assert_close(model.fc.bias, raw["state_dict_ema"]["fc.bias"])
+    plain, info2 = load_timm_checkpoint(ckpt, use_ema=False)
+    assert info2.weights == "state_dict"
+    torch.testing.assert_close(plain.fc.bias, raw["state_dict"]["fc.bias"])
+    assert not torch.equal(plain.fc.bias, model.fc.bias)
+
+
+def test_checkpoint_errors(tmp_path, ckpt):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_timm_checkpoint(tmp_path / "missing.pth.tar")
+    with pytest.raises(CheckpointError, match="directory"):
+        load_timm_checkpoint(tmp_path)
+    junk = tmp_path / "junk.pth.tar"
+    junk.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="could not be read"):
+        load_timm_checkpoint(junk)
+    truncated = tmp_path / "truncated.pth.tar"
+    truncated.write_bytes(open(ckpt, "rb").read()[:5000])
+    with pytest.raises(CheckpointError, match="could not be read"):
+        load_timm_checkpoint(truncated)
+    other = tmp_path / "other.pth.tar"
+    torch.save({"weights": [1, 2, 3], "epoch": 1}, other)
+    with pytest.raises(CheckpointError, match="not a timm checkpoint"):
+        load_timm_checkpoint(other)
+    raw = read_checkpoint(ckpt)
+    unknown = tmp_path / "unknown.pth.tar"
+    torch.save(dict(raw, arch="no_such_net", args=argparse.Namespace(model="no_such_net")), unknown)
+    with pytest.raises(CheckpointError, match="unknown architecture 'no_such_net'"):
+        load_timm_checkpoint(unknown)
+    wrong = tmp_path / "wrong.pth.tar"
+    torch.save(dict(raw, arch="resnet34", args=argparse.Namespace(model="resnet34")), wrong)
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_timm_checkpoint(wrong)
+    # weights_only stays on: a pickled class other than argparse.Namespace is refused
+    unsafe = tmp_path / "unsafe.pth.tar"
+    torch.save(dict(raw, args=argparse.ArgumentTypeError("x")), unsafe)
+    with pytest.raises(CheckpointError, match="weights_only"):
+        load_timm_checkpoint(unsafe)
+    bare = tmp_path / "bare.pth"
+    torch.save(raw["state_dict"], bare)
+    with pytest.raises(CheckpointError, match="names no architecture"):
+        load_timm_checkpoint(bare)
+    model, info = load_timm_checkpoint(bare, arch="resnet18")
+    assert info.weights == "bare state dict" and info.num_classes == 3
+
+
+def test_module_prefix_is_stripped(tmp_path, ckpt):
+    raw = read_checkpoint(ckpt)
+    wrapped = dict(raw, state_dict={f"module.{k}": v for k, v in raw["state_dict"].items()})
+    del wrapped["state_dict_ema"]
+    path = tmp_path / "ddp.pth.tar"
+    torch.save(wrapped, path)
+    _, info = load_timm_checkpoint(path)
+    assert info.weights == "state_dict"
+
+
+# ------------------------------------------------------------------ CAM
+def test_cam_shape_and_range(ckpt):
+    model, _ = load_timm_checkpoint(ckpt)
+    x = torch.randn(2, 3, 40, 48)
+    out = cam.class_activation_maps(model, x)
+    assert out["cam"].shape == (2, 40, 48) and out["cam01"].shape == (2, 40, 48)
+    assert torch.isfinite(out["cam"]).all()
+    assert float(out["cam01"].min()) >= 0.0 and float(out["cam01"].max()) <= 1.0 + 1e-6
+    assert torch.equal(out["classes"], out["logits"].argmax(1))
+    given = cam.class_activation_maps(model, x, class_index=2)
+    assert given["classes"].tolist() == [2, 2]
+    with pytest.raises(cam.CamError, match="outside"):
+        cam.class_activation_maps(model, x, class_index=3)
+
+
+def test_cam_reproduces_the_logits_of_a_linear_model():
+    torch.manual_seed(0)
+    model = TinyLinearNet(num_classes=3).eval()
+    x = torch.randn(2, 3, 16, 16)  # 1x1 conv: features at input resolution, no upsampling
+    out = cam.class_activation_maps(model, x, class_index=1)
+    expected = out["logits"][:, 1] - model.fc.bias[1]
+    torch.testing.assert_close(out["cam"].mean(dim=(1, 2)), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_models_without_a_linear_pooled_head_are_refused():
+    with pytest.raises(cam.CamError, match="feature map"):
+        cam.class_activation_maps(timm.create_model("test_vit", num_classes=3).eval(), torch.randn(1, 3, 64, 64))
+    with pytest.raises(cam.CamError, match="not a linear classifier"):
+        cam.class_activation_maps(timm.create_model("test_convnext", num_classes=3).eval(),
+                                  torch.randn(1, 3, 64, 64))
+
+
+def test_cam_tool_two_checkpoints(tmp_path, ckpt, folder):
+    other = resnet_checkpoint(tmp_path / "second", num_classes=3, img_size=48, seed=1)
+    out = tmp_path / "out"
+    assert cam.main([ckpt, other, "--labels", "base", "smix", "--data-dir", folder, "--num", "2",
+                     "--out", str(out)]) == 0
+    w, h = assert_png(os.path.join(out, "cam.png"))
+    assert w > h  # 2 rows, 3 columns
+    records = json.load(open(os.path.join(out, "cam_summary.json")))
+    assert len(records) == 4 and {r["label"] for r in records} == {"base", "smix"}
+    for r in records:
+        assert r["cam_size"] == ([32, 32] if r["label"] == "base" else [48, 48])
+        assert 0 <= r["predicted"] < 3 and 0.0 < r["score"] <= 1.0
+        assert r["true_class"] in ("a", "b", "c")
+    text = open(os.path.join(out, "cam_summary.txt")).read()
+    assert "predicted" in text and "base" in text and "smix" in text
+
+
+def test_cam_tool_images_and_errors(tmp_path, ckpt, folder, capsys):
+    out = tmp_path / "out"
+    images = os.path.join(folder, "validation", "a")
+    assert cam.main([ckpt, "--images", images, "--class", "1", "--out", str(out)]) == 0
+    assert_png(os.path.join(out, "cam.png"))
+    assert all(r["cam_class"] == 1 for r in json.load(open(os.path.join(out, "cam_summary.json"))))
+    assert cam.main([str(tmp_path / "nope.pth.tar"), "--images", images, "--out", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    vit = tmp_path / "vit"
+    path = save_checkpoint(vit, timm.create_model("test_vit", num_classes=3), "test_vit", 3, 64)
+    assert cam.main([path, "--images", images, "--out", str(out)]) == 2
+    assert "feature map" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cam.main([ckpt, "--labels", "a", "b"])

@@ -1,0 +1,47 @@
+"""make demo's pipeline at its smallest setting, end to end on CPU, and its reuse of finished stages."""
+import os
+import re
+import subprocess
+import sys
+
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_demo(out, data):
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "demo.py"), "--smallest", "--out", str(out),
+           "--data", str(data)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout
+
+
+def table_rows(report: str, heading: str):
+    section = report.split(heading, 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| variant")
+            and not line.startswith("| backbone") and not line.startswith("|---")]
+
+
+def test_demo_smallest_end_to_end_and_reuse(tmp_path):
+    out, data = tmp_path / "results", tmp_path / "data"
+    first = run_demo(out, data)
+    assert "plan (estimates" in first
+    report = (out / "report.md").read_text()
+    top1 = {row.split("|")[1].strip(): float(row.split("|")[2]) for row in table_rows(report, "## Pretraining")}
+    assert set(top1) == {"saliencymix", "baseline"} and all(0 <= v <= 100 for v in top1.values())
+    maps = {row.split("|")[1].strip(): float(row.split("|")[2]) for row in table_rows(report, "## Detection")}
+    assert set(maps) == {"saliencymix", "baseline"} and all(0 <= v <= 100 for v in maps.values())
+    assert not re.search(r"\bnan\b|TODO|XXX", report, re.IGNORECASE)
+    assert "tools/train.py" in report and "mmdet_train.py" in report and "mmdet_test.py" in report
+    pngs = sorted(p for p in os.listdir(out / "pictures") if p.endswith(".png"))
+    assert {"training_curves.png", "detections.png"} <= set(pngs) and len(pngs) >= 3
+    for name in pngs:
+        with Image.open(out / "pictures" / name) as im:
+            im.verify()
+        assert f"pictures/{name}" in report
+    user_file = tmp_path / "results" / ".." / "keep.txt"
+    user_file.write_text("mine")
+    second = run_demo(out, data)
+    assert second.count("reusing the finished result") == 6  # data, 2 pretrain, 2 detect, pictures
+    assert user_file.read_text() == "mine"
