@@ -14,7 +14,7 @@ find them:
 All default to 10 classes and 3x32x32 input with CIFAR-10 mean/std; pass
 ``num_classes`` (``--num-classes``) for CIFAR-100 and ``--img-size`` for other sizes.
 """
-from typing import List, Optional, Union
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn

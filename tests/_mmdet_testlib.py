@@ -25,6 +25,7 @@ CONFIGS = sorted(glob.glob(str(CONFIG_DIR / '*.py')))
 TINY = str(CONFIG_DIR / 'faster-rcnn_r18_fpn_tiny_voc0712.py')
 R50 = str(CONFIG_DIR / 'faster-rcnn_r50_fpn_smix_voc0712.py')
 TIMM_CFG = str(CONFIG_DIR / 'faster-rcnn_timm_fpn_smix_voc0712.py')
+TIMM_TINY = str(CONFIG_DIR / 'faster-rcnn_timm_fpn_tiny_voc0712.py')
 
 
 def write_timm_checkpoint(
@@ -42,10 +43,13 @@ def write_timm_checkpoint(
     torch.manual_seed(seed)
     model = timm.create_model(model_name, pretrained=False, num_classes=10)
     model_ema = ModelEmaV3(model, decay=0.5) if ema else None
-    with torch.no_grad():
-        for t in list(model.parameters()) + list(model.buffers()):
-            if t.is_floating_point():
-                t.add_(torch.rand_like(t) * 0.1 + 0.01)
+    with torch.no_grad():  # small, zero-mean changes: a trainable model
+        for name, t in list(model.named_parameters()) + list(
+                model.named_buffers()):
+            if name.endswith('running_var'):
+                t.mul_(1 + 0.1 * torch.rand_like(t))
+            elif t.is_floating_point():
+                t.add_(torch.randn_like(t) * 0.01)
             else:
                 t.add_(3)
     if model_ema is not None:
@@ -92,12 +96,13 @@ def load_config(path: str, checkpoint: Optional[str] = None, **options):
     return cfg
 
 
-def build_model(cfg):
-    """``MODELS.build(cfg.model)`` in mmdet's scope."""
+def build_model(cfg, part=None):
+    """``MODELS.build(cfg.model)`` (or ``cfg.model[part]``) in mmdet's scope.
+    """
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    return MODELS.build(cfg.model)
+    return MODELS.build(cfg.model if part is None else cfg.model[part])
 
 
 def run_tool(args, cwd, env_extra=None, timeout=600):

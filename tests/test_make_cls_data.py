@@ -71,7 +71,7 @@ def test_masks_and_boxes_match_images(data):
         assert 0.02 <= box_area <= 0.26
         attrs = ann['class_attributes'][rec['label']]
         if attrs['texture'] == 'solid':
-            colour = np.array(colours[attrs['colour']], float)
+            colour = np.array(colours[rec['colour']], float)
             err = np.abs(img - colour).mean(-1)
             # the 1-px ring just outside the mask is background, not object
             grown = mask.copy()
@@ -85,11 +85,15 @@ def test_masks_and_boxes_match_images(data):
     assert min(ring_err) > max(inside_err)
 
 
-def test_classes_differ():
+def test_classes_differ_and_colour_is_not_the_class(data):
     attrs = [tuple(mcd.class_attributes(i).values()) for i in range(mcd.MAX_CLASSES)]
     assert len(set(attrs)) == mcd.MAX_CLASSES
-    first = attrs[:8]
-    assert len({a[0] for a in first}) == 8 and len({a[1] for a in first}) == 8
+    assert len({a[0] for a in attrs[:8]}) == 8
+    with pytest.raises(ValueError):
+        mcd.class_attributes(mcd.MAX_CLASSES)
+    ann = mcd.load_annotations(data)
+    colours_of_class0 = {r['colour'] for r in ann['images'].values() if r['label'] == 0}
+    assert len(colours_of_class0) > 1
 
 
 def test_refuses_foreign_folder(tmp_path):

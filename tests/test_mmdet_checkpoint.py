@@ -31,7 +31,8 @@ def r18_ckpts(tmp_path_factory):
 
 @pytest.mark.parametrize('ema', [True, False])
 @pytest.mark.parametrize('args', [True, False])
-def test_resnet18_into_tiny_config(r18_ckpts, ema, args):
+def test_resnet18_into_tiny_detector(r18_ckpts, ema, args):
+    """The whole detector's init_weights() puts the weights in place."""
     path, expected = r18_ckpts[(ema, args)]
     model = build_model(load_config(TINY, checkpoint=path))
     model.init_weights()
@@ -51,13 +52,39 @@ def test_use_ema_false_takes_state_dict(r18_ckpts):
     assert_backbone_equals(model.backbone, expected['state_dict'])
 
 
+def config_backbone(config, checkpoint=None, **options):
+    """Only ``cfg.model.backbone`` of a shipped config, built by mmdet."""
+    cfg = load_config(config, checkpoint=checkpoint, **options)
+    return build_model(cfg, 'backbone')
+
+
+@pytest.fixture(scope='module')
+def r50_ckpt(tmp_path_factory):
+    return write_timm_checkpoint(tmp_path_factory.mktemp('r50'), 'resnet50',
+                                 ema=True, args=True)
+
+
 @pytest.mark.parametrize('ema', [True, False])
-def test_resnet50_into_r50_config(tmp_path, ema):
-    path, expected = write_timm_checkpoint(tmp_path, 'resnet50', ema=ema)
-    model = build_model(load_config(R50, checkpoint=path))
-    model.init_weights()
-    key = 'state_dict_ema' if ema else 'state_dict'
-    assert_backbone_equals(model.backbone, expected[key])
+@pytest.mark.parametrize('args', [True, False])
+def test_resnet50_into_r50_config(r50_ckpt, tmp_path, ema, args):
+    """timm's saver wrote EMA + args; it omits those keys when a run has
+    neither, which is what the variants here do (one resnet50 written, not
+    four: it keeps the suite fast)."""
+    path, expected = r50_ckpt
+    if not (ema and args):
+        raw = torch.load(path)
+        for key, keep in (('state_dict_ema', ema), ('args', args)):
+            if not keep:
+                del raw[key]
+        path = save_raw(tmp_path / 'variant.pth.tar', raw)
+    # default use_ema=True: EMA when present, else state_dict; and
+    # use_ema=False always state_dict
+    for use_ema in ((True, False) if ema and args else (True, )):
+        backbone = config_backbone(
+            R50, path, **{'model.backbone.init_cfg.use_ema': use_ema})
+        backbone.init_weights()
+        key = 'state_dict_ema' if ema and use_ema else 'state_dict'
+        assert_backbone_equals(backbone, expected[key])
 
 
 @pytest.mark.parametrize('prefix', ['module.', '_orig_mod.',
@@ -73,11 +100,10 @@ def test_wrapper_prefixes_are_stripped(r18_ckpts, tmp_path, prefix):
     }
     path = save_raw(tmp_path / 'ddp.pth.tar', raw)
     for use_ema, key in ((False, 'state_dict'), (True, 'state_dict_ema')):
-        model = build_model(load_config(
-            TINY, checkpoint=path,
-            **{'model.backbone.init_cfg.use_ema': use_ema}))
-        model.init_weights()
-        assert_backbone_equals(model.backbone, expected[key])
+        backbone = config_backbone(
+            TINY, path, **{'model.backbone.init_cfg.use_ema': use_ema})
+        backbone.init_weights()
+        assert_backbone_equals(backbone, expected[key])
 
 
 def test_bare_state_dict(r18_ckpts, tmp_path):
@@ -86,9 +112,9 @@ def test_bare_state_dict(r18_ckpts, tmp_path):
     ckpt = read_timm_checkpoint(path)
     assert ckpt.source == 'bare state dict'
     assert set(ckpt.head) == {'fc.weight', 'fc.bias'}
-    model = build_model(load_config(TINY, checkpoint=path))
-    model.init_weights()
-    assert_backbone_equals(model.backbone, expected['state_dict'])
+    backbone = config_backbone(TINY, path)
+    backbone.init_weights()
+    assert_backbone_equals(backbone, expected['state_dict'])
 
 
 def test_reader_reports_what_it_read(r18_ckpts):
@@ -105,8 +131,7 @@ def test_reader_reports_what_it_read(r18_ckpts):
 
 
 def _init_backbone(config, path, **init):
-    cfg = load_config(config)
-    backbone = build_model(cfg).backbone
+    backbone = config_backbone(config)
     TimmPretrainedInit(checkpoint=path, **init)(backbone)
     return backbone
 
@@ -142,11 +167,11 @@ def test_missing_tensor_is_named(r18_ckpts, tmp_path):
     msg = str(err.value)
     assert 'layer4.1.bn2.running_var' in msg and '1 missing' in msg
     # and nothing was loaded (all or nothing)
-    model = build_model(load_config(TINY))
-    before = model.backbone.conv1.weight.clone()
+    backbone = config_backbone(TINY)
+    before = backbone.conv1.weight.clone()
     with pytest.raises(BackboneCoverageError):
-        TimmPretrainedInit(checkpoint=path)(model.backbone)
-    assert torch.equal(model.backbone.conv1.weight, before)
+        TimmPretrainedInit(checkpoint=path)(backbone)
+    assert torch.equal(backbone.conv1.weight, before)
     # allow_missing accepts exactly that tensor
     _init_backbone(TINY, path, allow_missing=['*.bn2.running_var'])
 

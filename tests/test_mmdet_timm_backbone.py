@@ -3,8 +3,8 @@ import pytest
 import timm
 import torch
 
-from _mmdet_testlib import (TIMM_CFG, build_model, load_config,
-                            write_timm_checkpoint)
+from _mmdet_testlib import (TIMM_CFG, TIMM_TINY, TINY, build_model,
+                            load_config, write_timm_checkpoint)
 
 import smix_mmdet
 from smix_mmdet import (BackboneCoverageError, SmixTimmBackbone,
@@ -72,6 +72,21 @@ def test_timm_config_builds_and_loads(tmp_path):
         assert torch.equal(tensor, expected['state_dict'][name]), name
 
 
+def test_timm_tiny_config_takes_the_tiny_recipe_model(tmp_path):
+    """configs/timm/tiny_cpu_*.yaml pretrain 'resnet10t' (tiered stem),
+    which mmdet's ResNet cannot take; the timm tiny config can."""
+    path, expected = write_timm_checkpoint(tmp_path, 'resnet10t', ema=True)
+    cfg = load_config(TIMM_TINY, checkpoint=path)
+    model = build_model(cfg)
+    model.init_weights()
+    for name, tensor in model.backbone.model.state_dict().items():
+        assert torch.equal(tensor, expected['state_dict_ema'][name]), name
+    with pytest.raises(smix_mmdet.BackboneCoverageError,
+                       match='SmixTimmBackbone'):
+        smix_mmdet.TimmPretrainedInit(checkpoint=path)(
+            build_model(load_config(TINY), 'backbone'))
+
+
 def test_wrapper_wrong_arch(tmp_path):
     path, _ = write_timm_checkpoint(tmp_path, 'resnet18', ema=False)
     backbone = SmixTimmBackbone('resnet34')
@@ -92,8 +107,9 @@ def test_wrapper_checker_lists_features(tmp_path):
     assert report.ok, '\n'.join(report.lines())
     text = '\n'.join(report.lines())
     assert 'channels [40, 80, 160, 320] at strides [4, 8, 16, 32]' in text
-    assert 'model.stages_0.blocks.0.conv_dw.weight <- ' \
+    assert 'model.stages_0.blocks.0.conv_dw.weight (40, 1, 7, 7) <- ' \
            'stages.0.blocks.0.conv_dw.weight' in text
+    assert 'outside  head.norm.weight' in text
     assert 'head     head.fc.weight' in text
 
 

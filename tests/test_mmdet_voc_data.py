@@ -110,25 +110,34 @@ def test_boxes_are_tight(voc):
 
 
 def test_voc_metric_scores_ground_truth_as_perfect(voc):
+    """mmdet's test pipeline + VOCMetric on predictions equal to the ground
+    truth give mAP 1.0 (and shifted boxes much less)."""
     import torch
+    from mmdet.datasets import VOCDataset
     from mmdet.evaluation import VOCMetric
-    ds = _dataset(voc, 'VOC2007', 'test', test_mode=True)
-    metric = VOCMetric(metric='mAP', eval_mode='11points')
-    metric.dataset_meta = ds.metainfo
-    for i in range(len(ds)):
-        info = ds.get_data_info(i)
-        boxes = torch.tensor([inst['bbox'] for inst in info['instances']],
-                             dtype=torch.float32)
-        labels = torch.tensor([inst['bbox_label']
-                               for inst in info['instances']])
-        sample = dict(
-            img_id=info['img_id'], ori_shape=(120, 160),
-            instances=info['instances'], ignored_instances=[],
-            pred_instances=dict(bboxes=boxes, scores=torch.ones(len(labels)),
-                                labels=labels))
-        metric.process({}, [sample])
-    result = metric.evaluate(len(ds))
-    assert result['pascal_voc/mAP'] == pytest.approx(1.0)
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    ds = VOCDataset(
+        data_root=str(voc), ann_file='VOC2007/ImageSets/Main/test.txt',
+        data_prefix=dict(sub_data_root='VOC2007/'), test_mode=True,
+        pipeline=[dict(type='LoadImageFromFile'),
+                  dict(type='LoadAnnotations', with_bbox=True),
+                  dict(type='PackDetInputs')])
+    for shift, expected in ((0, 1.0), (25, None)):
+        metric = VOCMetric(metric='mAP', eval_mode='11points')
+        metric.dataset_meta = ds.metainfo
+        for i in range(len(ds)):
+            sample = ds[i]['data_samples']
+            gt = sample.gt_instances
+            sample.pred_instances = gt.new(
+                bboxes=gt.bboxes.tensor + shift,
+                scores=torch.ones(len(gt)), labels=gt.labels)
+            metric.process({}, [sample.to_dict()])
+        result = metric.evaluate(len(ds))
+        if expected is not None:
+            assert result['pascal_voc/mAP'] == pytest.approx(expected)
+        else:
+            assert result['pascal_voc/mAP'] < 0.5
 
 
 def test_refuses_foreign_folder(tmp_path):

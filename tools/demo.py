@@ -166,7 +166,7 @@ class Demo:
         pics = os.path.join(self.out, "pictures")
         os.makedirs(pics, exist_ok=True)
         self.run([sys.executable, os.path.join(TOOLS, "visualize_mix.py"), "--out", pics, "--data-dir",
-                  self.cls_root, "--num", "4", "--seed", str(self.args.seed)], "pictures")
+                  self.cls_root, "--num", "2", "--seed", str(self.args.seed)], "pictures")
         curves = draw_curves({v: r["summary"] for v, r in pretrained.items()}, os.path.join(pics, "training_curves.png"))
         dets = draw_detections(DET_CONFIG, {v: r["checkpoint"] for v, r in detected.items()}, self.voc_root,
                                os.path.join(pics, "detections.png"), self.args.device or "cpu")
