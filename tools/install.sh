@@ -73,7 +73,7 @@ if [ -z "${SMIX_NO_DET:-}" ]; then
       START=$SECONDS
       while kill -0 "$BUILD_PID" 2>/dev/null; do
         sleep 60
-        STEP=$(grep -o '^\[[0-9]*/[0-9]*\]' "$BUILD/build.log" | tail -1 || true)
+        STEP=$(grep -o '^ *\[[0-9]*/[0-9]*\]' "$BUILD/build.log" | tail -1 | tr -d " " || true)
         kill -0 "$BUILD_PID" 2>/dev/null && log "mmcv build running: $(( (SECONDS-START)/60 )) min, compile step ${STEP:-[starting]}"
       done
       if ! wait "$BUILD_PID"; then
