@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
-__all__ = ['mim_tool', 'pop_nproc', 'run_python_tool', 'run_dist_tool']
+__all__ = ['mim_tool', 'pop_nproc', 'run_python_tool', 'run_dist_tool',
+           'tool_main']
 
 
 def mim_tool(name: str) -> Path:
@@ -96,3 +97,26 @@ def run_dist_tool(name: str, args: Sequence[str]) -> int:
     cmd: List[str] = ['bash', str(path), *args]
     print('+ ' + ' '.join(cmd), flush=True)
     return subprocess.call(cmd, env=env)
+
+
+def tool_main(tool: str, dist_script: str, positional: Sequence[str],
+              doc: str, argv=None) -> int:
+    """Command line of ``tools/mmdet_{train,test}.py``: run mmdet's ``tool``,
+    or with ``--nproc N`` (N > 1) its ``dist_script``, which takes the
+    ``positional`` arguments (e.g. CONFIG CHECKPOINT) first, then N."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    nproc, argv = pop_nproc(argv)
+    if not argv or argv[0] in ('-h', '--help'):
+        print(doc)
+        if argv:
+            run_python_tool(tool, ['--help'])
+        return 0 if argv else 2
+    if nproc > 1:
+        head = argv[:len(positional)]
+        if len(head) < len(positional) or any(a.startswith('-') for a in head):
+            sys.exit(f'--nproc: put {" ".join(positional)} first, before the '
+                     f'other options ({dist_script} takes them positionally)')
+        return run_dist_tool(dist_script,
+                             [*head, str(nproc), *argv[len(positional):]])
+    run_python_tool(tool, argv)
+    return 0

@@ -64,8 +64,11 @@ def read_checkpoint(path: Union[str, os.PathLike]) -> Any:
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path!r} is a directory; pass the .pth.tar file inside it, "
                               f"e.g. {os.path.join(path, 'model_best.pth.tar')}")
+    # torch's safe_globals() context *removes* its globals on exit, even ones that were allow-listed before
+    # (e.g. by smix_mmdet for mmdet's own loads): only lend what is not already there.
+    lend = [g for g in (argparse.Namespace,) if g not in torch.serialization.get_safe_globals()]
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
+        with torch.serialization.safe_globals(lend):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         reason = str(err)

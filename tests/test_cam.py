@@ -26,7 +26,7 @@ def folder(tmp_path_factory):
 
 
 # ------------------------------------------------------------------ checkpoint loading
-def test_load_timm_checkpoint_ema_and_plain(ckpt):
+def test_load_timm_checkpoint_ema_and_plain(ckpt, empty_allowlist):
     assert "argparse.Namespace" in torch.serialization.get_unsafe_globals_in_checkpoint(ckpt)
     model, info = load_timm_checkpoint(ckpt)
     raw = read_checkpoint(ckpt)
@@ -153,3 +153,11 @@ def test_cam_tool_images_and_errors(tmp_path, ckpt, folder, capsys):
     assert "feature map" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cam.main([ckpt, "--labels", "a", "b"])
+
+
+def test_reading_keeps_a_process_wide_allowlist(ckpt):
+    """torch's safe_globals() context removes its globals on exit; reading a checkpoint must not take
+    argparse.Namespace away from an allow-list that someone else (smix_mmdet, the user) set up."""
+    torch.serialization.add_safe_globals([argparse.Namespace])
+    read_checkpoint(ckpt)
+    assert argparse.Namespace in torch.serialization.get_safe_globals()

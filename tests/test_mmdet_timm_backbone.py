@@ -73,8 +73,8 @@ def test_timm_config_builds_and_loads(tmp_path):
 
 
 def test_timm_tiny_config_takes_the_tiny_recipe_model(tmp_path):
-    """configs/timm/tiny_cpu_*.yaml pretrain 'resnet10t' (tiered stem),
-    which mmdet's ResNet cannot take; the timm tiny config can."""
+    """'resnet10t' (tiered stem, a tiny recipe with --model resnet10t):
+    mmdet's ResNet cannot take it; the timm tiny config can."""
     path, expected = write_timm_checkpoint(tmp_path, 'resnet10t', ema=True)
     cfg = load_config(TIMM_TINY, checkpoint=path)
     model = build_model(cfg)

@@ -8,7 +8,7 @@ import torch
 
 from _mmdet_testlib import REPO, TINY, run_tool, write_timm_checkpoint
 
-from smix_mmdet.mim_tools import mim_tool, pop_nproc
+from smix_mmdet.mim_tools import mim_tool, pop_nproc, tool_main
 from smix_mmdet.safe_load import allowed_global_names
 
 ITERS = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
@@ -60,7 +60,7 @@ def test_resume_with_mmdet_train_py_itself(trained):
     assert (work / 'iter_3.pth').is_file()
 
 
-def test_test_tool_prints_map(trained):
+def test_test_tool_prints_map(trained, empty_allowlist):
     root, _, work, _ = trained
     voc = str(root / 'VOCdevkit') + '/'
     saved = (work / 'last_checkpoint').read_text().strip()
@@ -119,3 +119,12 @@ def test_mim_tools_are_found():
     assert pop_nproc(['--nproc=4', 'c']) == (4, ['c'])
     with pytest.raises(SystemExit):
         pop_nproc(['--nproc', 'x'])
+
+
+def test_dist_launch_needs_positional_arguments_first(capsys):
+    with pytest.raises(SystemExit, match='put CONFIG CHECKPOINT first'):
+        tool_main('test.py', 'dist_test.sh', ('CONFIG', 'CHECKPOINT'), 'doc',
+                  ['--nproc', '2', 'cfg.py', '--work-dir', 'w', 'ckpt.pth'])
+    assert tool_main('train.py', 'dist_train.sh', ('CONFIG', ), 'the doc',
+                     []) == 2
+    assert 'the doc' in capsys.readouterr().out

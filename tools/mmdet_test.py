@@ -15,27 +15,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from smix_mmdet.mim_tools import (pop_nproc, run_dist_tool,  # noqa: E402
-                                  run_python_tool)
+from smix_mmdet.mim_tools import tool_main  # noqa: E402
 
 
 def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    nproc, argv = pop_nproc(argv)
-    if not argv or argv[0] in ('-h', '--help'):
-        print(__doc__)
-        if argv:
-            run_python_tool('test.py', ['--help'])
-        return 0 if argv else 2
-    if nproc > 1:
-        if len(argv) < 2 or argv[0].startswith('-') or argv[1].startswith('-'):
-            sys.exit('mmdet_test.py --nproc: put CONFIG CHECKPOINT first, '
-                     'before the other options (dist_test.sh takes them '
-                     'positionally)')
-        return run_dist_tool('dist_test.sh',
-                             [argv[0], argv[1], str(nproc), *argv[2:]])
-    run_python_tool('test.py', argv)
-    return 0
+    return tool_main('test.py', 'dist_test.sh', ('CONFIG', 'CHECKPOINT'), __doc__, argv)
 
 
 if __name__ == '__main__':

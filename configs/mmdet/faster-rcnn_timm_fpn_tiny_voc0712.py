@@ -1,8 +1,8 @@
 # The tiny CPU config (faster-rcnn_r18_fpn_tiny_voc0712.py: built-in VOC data,
 # 160 px, 200 iterations) with the backbone taken through smix_mmdet's
 # SmixTimmBackbone, for the small timm ResNets that mmdet's ResNet cannot load
-# (tiered/deep stems, avg-pool shortcuts): by default 'resnet10t', the model of
-# configs/timm/tiny_cpu_*.yaml. Any timm model with feature channels
+# (tiered/deep stems, avg-pool shortcuts): by default 'resnet10t' (pretrain it
+# with configs/timm/tiny_cpu_*.yaml plus --model resnet10t). Any timm model with feature channels
 # [64, 128, 256, 512] at strides 4-32 fits unchanged (resnet18, resnet18d,
 # resnet26t, ...): --cfg-options model.backbone.model_name=NAME.
 #
