@@ -143,7 +143,8 @@ class _SaliencyMixing:
             target_of = {int(i): 0 for i in chosen}
         needed = set(source_of.values()) | (set(target_of.values()) if tgt_kind != "same" else set())
         needed = sorted(needed)
-        images = x[torch.as_tensor(needed, device=x.device)]
+        # every image needed (the usual per-sample case): no gather copy of the batch
+        images = x if len(needed) == batch else x[torch.as_tensor(needed, device=x.device)]
         scale = {} if images.dtype == torch.uint8 else dict(mean=self.mean, std=self.std, max_value=self.max_value)
         maps = saliency_map(images, self.method, channels=self.channels, backend=self.backend, **scale)
         maxima, minima = peak_positions(maps)

@@ -13,7 +13,7 @@ from typing import Callable, Dict, Optional, Union
 
 import torch
 
-from .._inputs import CHANNEL_ORDERS, Constants, check_batch, to_uint8
+from .._inputs import CHANNEL_ORDERS, Constants, to_uint8
 from .fine_grained_torch import fine_grained
 from .frequency_tuned_torch import frequency_tuned
 from .opencv_backend import opencv_saliency, require_cv2_saliency
@@ -73,12 +73,11 @@ def saliency_map(images: torch.Tensor, method: Union[str, Detector] = "fine_grai
     because the detectors (like OpenCV's) are defined on 0-255 pixels.
     ``channels`` says whether a 3-channel tensor is RGB (timm) or BGR (cv2.imread).
     """
-    check_batch(images)
     if channels not in CHANNEL_ORDERS:
         raise ValueError(f"channels must be one of {CHANNEL_ORDERS}, got {channels!r}")
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    pixels = to_uint8(images, mean=mean, std=std, max_value=max_value)
+    pixels = to_uint8(images, mean=mean, std=std, max_value=max_value)  # checks the batch too
     if backend == "opencv":
         if callable(method) or method not in OPENCV_METHODS:
             raise ValueError(f"backend='opencv' supports {OPENCV_METHODS}, not {method!r}; use backend='torch'")
