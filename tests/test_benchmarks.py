@@ -33,3 +33,21 @@ def test_speed_benchmark_runs_and_checks_exactness(tmp_path, capsys):
     assert results["detectors"]["fine_grained torch (fused C kernel)"]["img_s"] > 0
     assert results["mixing"]["SaliencyMix per-sample"]["vs_cutmix"] == pytest.approx(
         results["mixing"]["SaliencyMix per-sample"]["ms"] / results["mixing"]["timm Mixup (CutMix)"]["ms"])
+
+
+def test_accuracy_benchmark_trains_the_chosen_variants(tmp_path, capsys):
+    import json
+
+    import benchmark_accuracy
+    out = tmp_path / "acc.json"
+    benchmark_accuracy.main(["--data-dir", str(tmp_path / "data"), "--output", str(tmp_path / "runs"),
+                             "--variants", "cutmix", "saliencymix", "--seeds", "0", "--epochs", "1",
+                             "--num-classes", "2", "--train-per-class", "8", "--val-per-class", "4", "--size", "64",
+                             "--json", str(out), "--", "-b", "8", "--workers", "0"])
+    results = json.loads(out.read_text())
+    assert list(results) == ["CutMix", "SaliencyMix (per-sample, fine_grained)"]
+    for runs in results.values():
+        assert len(runs) == 1 and 0 <= runs[0]["final_top1"] <= 100 and runs[0]["img_s"] > 0
+    table = capsys.readouterr().out
+    assert "| CutMix | 1 |" in table and "| 1.00x |" in table
+    assert sorted(os.listdir(tmp_path / "runs")) == ["cutmix-seed0", "saliencymix-per-sample-fine-grained-seed0"]

@@ -26,6 +26,18 @@ if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV with $($PY --version)"
   "$PY" -m venv "$VENV"
 fi
+# A finished install leaves a stamp of what it installed from (this script, setup.py, the options);
+# while the stamp matches and the stack imports, a rerun (every `make test` / `make demo`) stops here.
+STAMP="$VENV/.smix-install-stamp"
+STAMP_KEY="$(cat "$ROOT/tools/install.sh" "$ROOT/setup.py" | sha256sum | cut -c1-16) no_det=${SMIX_NO_DET:+1}"
+CHECK_IMPORTS="import smix_timm, cv2; cv2.saliency.StaticSaliencyFineGrained.create()"
+if [ -z "${SMIX_NO_DET:-}" ]; then CHECK_IMPORTS="$CHECK_IMPORTS; import mmcv.ops, mmdet, smix_mmdet"; fi
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_KEY" ] \
+   && "$VENV/bin/python" -W ignore -c "$CHECK_IMPORTS" >/dev/null 2>&1; then
+  log "already installed in $VENV (stamp matches, imports work); rm $STAMP to force a reinstall"
+  exit 0
+fi
+rm -f "$STAMP"
 PIP=(pip_quiet)
 # pip -q still prints one "Location ... is ignored" warning per package for the local
 # wheel mirrors configured on some machines; keep the log readable.
@@ -100,4 +112,5 @@ log "opencv-contrib $OPENCV_VERSION (installed last so cv2.saliency exists)"
 if [ -z "${SMIX_NO_DET:-}" ]; then
   "$VENV/bin/python" -c "import mmcv.ops, mmdet, smix_mmdet; print('mmcv', mmcv.__version__, 'ops ok; mmdet', mmdet.__version__)"
 fi
+echo "$STAMP_KEY" > "$STAMP"
 log "done: $VENV"

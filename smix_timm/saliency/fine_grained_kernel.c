@@ -21,12 +21,14 @@ static inline int reflect101(int i, int n) {
 }
 
 static void blur3(const uint8_t *src, uint8_t *dst, int h, int w, int *tmp) {
-    /* tmp: h * w ints holding the horizontal pass */
+    /* tmp: h * w ints holding the horizontal pass; border columns/rows via reflect101, the
+     * interior without it so that the compiler vectorises it */
     for (int y = 0; y < h; y++) {
         const uint8_t *r = src + (size_t)y * w;
         int *t = tmp + (size_t)y * w;
-        for (int x = 0; x < w; x++)
-            t[x] = r[reflect101(x - 1, w)] + 2 * r[x] + r[reflect101(x + 1, w)];
+        t[0] = r[reflect101(-1, w)] + 2 * r[0] + r[reflect101(1, w)];
+        for (int x = 1; x < w - 1; x++) t[x] = r[x - 1] + 2 * r[x] + r[x + 1];
+        if (w > 1) t[w - 1] = r[reflect101(w - 2, w)] + 2 * r[w - 1] + r[reflect101(w, w)];
     }
     for (int y = 0; y < h; y++) {
         const int *a = tmp + (size_t)reflect101(y - 1, h) * w;
@@ -74,18 +76,45 @@ static void scale_row(const float *r1, const float *r2, const uint8_t *gr, uint1
     }
 }
 
-/* One image. img: C x H x W uint8 (planar, C in {1, 3}); out: H x W uint8.
- * channel_b: index of the blue plane (0 for BGR, 2 for RGB). Returns 0 or -1 (no memory). */
-int smix_fine_grained_u8(const uint8_t *img, int c, int h, int w, int channel_b, uint8_t *out) {
-    size_t n = (size_t)h * w, iw = (size_t)w + 1;
-    uint8_t *gray = malloc(n), *blur = malloc(n);
-    int *tmp = malloc(n * sizeof(int));
-    float *integral = calloc((size_t)(h + 1) * iw, sizeof(float));
-    uint16_t *on = calloc(n, sizeof(uint16_t)), *off = calloc(n, sizeof(uint16_t));
-    if (!gray || !blur || !tmp || !integral || !on || !off) {
-        free(gray); free(blur); free(tmp); free(integral); free(on); free(off);
+/* Scratch buffers for images of one size, allocated once per batch: fresh allocations of this
+ * size are page-faulted in on every image, which cost more than half of the work at 224x224. */
+typedef struct {
+    uint8_t *gray, *blur;
+    int *tmp;
+    float *integral;
+    uint16_t *on, *off;
+} Workspace;
+
+static void workspace_free(Workspace *ws) {
+    free(ws->gray); free(ws->blur); free(ws->tmp); free(ws->integral); free(ws->on); free(ws->off);
+}
+
+static int workspace_alloc(Workspace *ws, int h, int w) {
+    size_t n = (size_t)h * w;
+    ws->gray = malloc(n);
+    ws->blur = malloc(n);
+    ws->tmp = malloc(n * sizeof(int));
+    ws->integral = calloc((size_t)(h + 1) * ((size_t)w + 1), sizeof(float)); /* row 0, column 0 stay 0 */
+    ws->on = malloc(n * sizeof(uint16_t));
+    ws->off = malloc(n * sizeof(uint16_t));
+    if (!ws->gray || !ws->blur || !ws->tmp || !ws->integral || !ws->on || !ws->off) {
+        workspace_free(ws);
         return -1;
     }
+    return 0;
+}
+
+/* One image. img: C x H x W uint8 (planar, C in {1, 3}); out: H x W uint8.
+ * channel_b: index of the blue plane (0 for BGR, 2 for RGB). */
+static void fine_grained_one(const uint8_t *img, int c, int h, int w, int channel_b, uint8_t *out,
+                             Workspace *ws) {
+    size_t n = (size_t)h * w, iw = (size_t)w + 1;
+    uint8_t *gray = ws->gray, *blur = ws->blur;
+    int *tmp = ws->tmp;
+    float *integral = ws->integral;
+    uint16_t *on = ws->on, *off = ws->off;
+    memset(on, 0, n * sizeof(uint16_t));
+    memset(off, 0, n * sizeof(uint16_t));
     if (c == 1) {
         memcpy(gray, img, n);
     } else {
@@ -118,35 +147,52 @@ int smix_fine_grained_u8(const uint8_t *img, int c, int h, int w, int channel_b,
         }
     }
 
-    /* mixScales: per-image max of the sums, (uchar)(255. * (float)(s / (float)max)) */
+    /* mixScales: per-image max of the sums, (uchar)(255. * (float)(s / (float)max)). The sums are
+     * integers in [0, 6 * 255], so each formula is evaluated once per possible value (a lookup
+     * table: the same operations, hence the same bits) instead of once per pixel. */
     int max_on = 0, max_off = 0;
     for (size_t i = 0; i < n; i++) {
         if (on[i] > max_on) max_on = on[i];
         if (off[i] > max_off) max_off = off[i];
     }
+    uint8_t lut_on[6 * 255 + 1], lut_off[6 * 255 + 1];
+    for (int v = 0; v <= max_on; v++)
+        lut_on[v] = max_on ? (uint8_t)(int)(255. * (float)((float)v / (float)max_on)) : 0;
+    for (int v = 0; v <= max_off; v++)
+        lut_off[v] = max_off ? (uint8_t)(int)(255. * (float)((float)v / (float)max_off)) : 0;
     uint8_t *on8 = gray, *off8 = blur; /* reuse buffers */
-    for (size_t i = 0; i < n; i++) {
-        on8[i] = max_on ? (uint8_t)(int)(255. * (float)((float)on[i] / (float)max_on)) : 0;
-        off8[i] = max_off ? (uint8_t)(int)(255. * (float)((float)off[i] / (float)max_off)) : 0;
-    }
-    /* mixOnOff: (uchar)(255. * (float)(on + off) / (float)max(max on, max off)), through int */
     int m = 0;
+    for (size_t i = 0; i < n; i++) {
+        on8[i] = lut_on[on[i]];
+        off8[i] = lut_off[off[i]];
+    }
     for (size_t i = 0; i < n; i++) {
         if (on8[i] > m) m = on8[i];
         if (off8[i] > m) m = off8[i];
     }
-    for (size_t i = 0; i < n; i++)
-        out[i] = m ? (uint8_t)((int)(255. * (float)(on8[i] + off8[i]) / (float)m) & 255) : 0;
+    /* mixOnOff: (uchar)(255. * (float)(on + off) / (float)max(max on, max off)), through int;
+     * on + off is in [0, 510] */
+    uint8_t lut_mix[511];
+    for (int v = 0; v <= 510; v++)
+        lut_mix[v] = m ? (uint8_t)((int)(255. * (float)v / (float)m) & 255) : 0;
+    for (size_t i = 0; i < n; i++) out[i] = lut_mix[on8[i] + off8[i]];
 
-    free(tmp); free(integral); free(on); free(off); free(gray); free(blur);
-    return 0;
 }
 
-/* A batch of images, contiguous (B, C, H, W) -> (B, H, W). */
+int smix_fine_grained_batch(const uint8_t *imgs, int b, int c, int h, int w, int channel_b, uint8_t *out);
+
+/* One image, with its own buffers. Returns 0 or -1 (no memory). */
+int smix_fine_grained_u8(const uint8_t *img, int c, int h, int w, int channel_b, uint8_t *out) {
+    return smix_fine_grained_batch(img, 1, c, h, w, channel_b, out);
+}
+
+/* A batch of images, contiguous (B, C, H, W) -> (B, H, W). Returns 0 or -1 (no memory). */
 int smix_fine_grained_batch(const uint8_t *imgs, int b, int c, int h, int w, int channel_b, uint8_t *out) {
     size_t n = (size_t)h * w;
+    Workspace ws;
+    if (workspace_alloc(&ws, h, w)) return -1;
     for (int i = 0; i < b; i++)
-        if (smix_fine_grained_u8(imgs + (size_t)i * c * n, c, h, w, channel_b, out + (size_t)i * n))
-            return -1;
+        fine_grained_one(imgs + (size_t)i * c * n, c, h, w, channel_b, out + (size_t)i * n, &ws);
+    workspace_free(&ws);
     return 0;
 }
