@@ -69,14 +69,21 @@ def key_spec_of(module: nn.Module) -> KeySpec:
     return KeySpec(arch_hint=hint)
 
 
+def _base_arch(name: str) -> str:
+    """timm's architecture of a model name: 'timm/resnet50.a1_in1k' ->
+    'resnet50' (hub prefix and pretrained tag dropped)."""
+    return name.split('/')[-1].split('.')[0]
+
+
 def _arch_advice(ckpt: TimmCheckpoint, module: nn.Module) -> str:
     """Say which config key to change when the checkpoint's arch differs."""
     if not ckpt.arch:
         return ''
     depth = getattr(module, 'depth', None)
     model_name = getattr(module, 'model_name', None)
-    plain = re.fullmatch(r'resnet(\d+)', ckpt.arch)
-    if model_name is not None and model_name != ckpt.arch:
+    plain = re.fullmatch(r'resnet(\d+)', _base_arch(ckpt.arch))
+    if model_name is not None and _base_arch(model_name) != _base_arch(
+            ckpt.arch):
         return (f"The checkpoint was trained as timm '{ckpt.arch}' but the "
                 f"backbone is '{model_name}': set "
                 f"model.backbone.model_name='{ckpt.arch}' (and the neck's "
@@ -97,6 +104,17 @@ def _arch_advice(ckpt: TimmCheckpoint, module: nn.Module) -> str:
     return ''
 
 
+def _names(value, what: str) -> Tuple[str, ...]:
+    """A tuple of names from a string (one name: never split into its
+    characters, which as fnmatch patterns would match anything) or a
+    sequence of strings."""
+    names = (value, ) if isinstance(value, str) else tuple(value)
+    if not all(isinstance(name, str) for name in names):
+        raise TypeError(f'TimmPretrained {what} must be a string or a list of '
+                        f'strings, got {value!r}')
+    return names
+
+
 @WEIGHT_INITIALIZERS.register_module(name='TimmPretrained')
 class TimmPretrainedInit:
     """Load a timm ``train.py`` checkpoint into a backbone, all or nothing.
@@ -106,11 +124,14 @@ class TimmPretrainedInit:
             dict file. Set it per run with
             ``--cfg-options model.backbone.init_cfg.checkpoint=PATH``.
         use_ema: take ``state_dict_ema`` when present (default True).
-        head_prefixes: classifier module names to drop; default from the
-            backbone (``fc`` for ResNet, timm's ``pretrained_cfg['classifier']``
-            for ``SmixTimmBackbone``).
+        head_prefixes: classifier module names to drop; default (None) from
+            the backbone (``fc`` for ResNet, timm's
+            ``pretrained_cfg['classifier']`` for ``SmixTimmBackbone``); ``()``
+            drops nothing. A single name may be given as a string.
         allow_missing: ``fnmatch`` patterns of backbone tensors that may be
-            absent (default none: every parameter and buffer must load).
+            absent (default none: every parameter and buffer must load). A
+            single pattern may be given as a string (``--cfg-options`` passes
+            one value as a string).
         map_location: as ``torch.load``.
     """
 
@@ -122,8 +143,9 @@ class TimmPretrainedInit:
                  map_location: str = 'cpu') -> None:
         self.checkpoint = checkpoint
         self.use_ema = use_ema
-        self.head_prefixes = tuple(head_prefixes) if head_prefixes else None
-        self.allow_missing = tuple(allow_missing)
+        self.head_prefixes = (None if head_prefixes is None else
+                              _names(head_prefixes, 'head_prefixes'))
+        self.allow_missing = _names(allow_missing, 'allow_missing')
         self.map_location = map_location
 
     def plan(self, module: nn.Module) -> Tuple[TimmCheckpoint, Coverage]:
@@ -135,7 +157,8 @@ class TimmPretrainedInit:
                 f'--cfg-options {CHECKPOINT_OPTION}=PATH (a .pth.tar written '
                 'by tools/train.py)')
         spec = key_spec_of(module)
-        heads = self.head_prefixes or spec.head_prefixes
+        heads = (spec.head_prefixes if self.head_prefixes is None else
+                 self.head_prefixes)
         ckpt = read_timm_checkpoint(
             self.checkpoint,
             use_ema=self.use_ema,

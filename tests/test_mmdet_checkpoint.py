@@ -176,6 +176,46 @@ def test_missing_tensor_is_named(r18_ckpts, tmp_path):
     _init_backbone(TINY, path, allow_missing=['*.bn2.running_var'])
 
 
+def test_allow_missing_as_one_string_is_one_pattern(r18_ckpts, tmp_path):
+    """--cfg-options passes a single value as a string: it must stay one
+    pattern (split into characters, '*' would allow every tensor)."""
+    _, expected = r18_ckpts[(False, True)]
+    sd = dict(expected['state_dict'])
+    del sd['layer4.1.bn2.running_var'], sd['layer3.0.conv1.weight']
+    path = save_raw(tmp_path / 'two_missing.pth.tar',
+                    {'state_dict': sd, 'arch': 'resnet18'})
+    with pytest.raises(BackboneCoverageError) as err:
+        _init_backbone(TINY, path, allow_missing='*.bn2.running_var')
+    msg = str(err.value)
+    assert 'layer3.0.conv1.weight' in msg and '1 missing' in msg
+    cfg_backbone = config_backbone(
+        TINY, path, **{'model.backbone.init_cfg.allow_missing':
+                       '*.bn2.running_var'})
+    with pytest.raises(BackboneCoverageError, match='layer3.0.conv1.weight'):
+        cfg_backbone.init_weights()
+    with pytest.raises(TypeError, match='allow_missing'):
+        TimmPretrainedInit(checkpoint=path, allow_missing=[3])
+
+
+def test_head_prefixes_string_and_empty(r18_ckpts):
+    path, expected = r18_ckpts[(False, True)]
+    backbone = _init_backbone(TINY, path, head_prefixes='fc')
+    assert_backbone_equals(backbone, expected['state_dict'])
+    # () drops no head: fc.* are then tensors the backbone does not have
+    with pytest.raises(BackboneCoverageError, match='fc.weight'):
+        _init_backbone(TINY, path, head_prefixes=())
+
+
+def test_tagged_arch_names_get_the_right_advice(tmp_path):
+    path, _ = write_timm_checkpoint(tmp_path, 'resnet50', ema=False)
+    raw = torch.load(path)
+    raw['arch'] = 'timm/resnet50.a1_in1k'
+    path = save_raw(tmp_path / 'tagged.pth.tar', raw)
+    with pytest.raises(BackboneCoverageError) as err:
+        _init_backbone(TINY, path)
+    assert 'model.backbone.depth=50' in str(err.value)
+
+
 def test_unexpected_tensor_is_an_error(r18_ckpts, tmp_path):
     _, expected = r18_ckpts[(False, True)]
     sd = dict(expected['state_dict'])

@@ -118,3 +118,19 @@ def test_model_kwargs_guard():
         SmixTimmBackbone('resnet18', model_kwargs=dict(features_only=True))
     with pytest.raises(ValueError, match='stride 4'):
         SmixTimmBackbone('vit_tiny_patch16_224')
+
+
+def test_two_tensors_never_take_one_checkpoint_tensor(monkeypatch):
+    import smix_mmdet.timm_backbone as tb
+    backbone = SmixTimmBackbone('resnet18')
+    real = tb.map_feature_keys
+
+    def colliding(own, full):
+        mapping, unmapped = real(own, full)
+        first, second = sorted(mapping)[:2]
+        mapping[second] = mapping[first]
+        return mapping, unmapped
+
+    monkeypatch.setattr(tb, 'map_feature_keys', colliding)
+    with pytest.raises(RuntimeError, match='same checkpoint tensor'):
+        backbone.timm_key_spec()

@@ -58,6 +58,17 @@ def test_resume_with_mmdet_train_py_itself(trained):
     assert 'resumed epoch: 0, iter: 2' in log and 'Weights only' not in log
     assert 'Iter(train) [3/3]' in log and 'Iter(train) [1/3]' not in log
     assert (work / 'iter_3.pth').is_file()
+    # without the timm checkpoint (moved away): init_cfg=None, as documented
+    iters = [o.replace('max_iters=2', 'max_iters=4') for o in ITERS]
+    out = run_tool(
+        [str(mim_tool('train.py')), TINY, '--work-dir', str(work), '--resume',
+         '--cfg-options', 'model.backbone.init_cfg=None', *iters],
+        cwd=root, env_extra={'SMIX_VOC_ROOT': str(root / 'VOCdevkit') + '/',
+                             'PYTHONPATH': str(REPO)})
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    assert 'resumed epoch: 0, iter: 3' in log and 'TimmPretrained' not in log
+    assert (work / 'iter_4.pth').is_file()
 
 
 def test_test_tool_prints_map(trained, empty_allowlist):

@@ -9,6 +9,9 @@
 #   python tools/mmdet_test.py configs/mmdet/faster-rcnn_r50_fpn_smix_voc0712.py \
 #       work_dirs/faster-rcnn_r50_fpn_smix_voc0712/epoch_4.pth
 # Several GPUs: tools/mmdet_train.py --nproc 8 ... (mmdet's dist_train.sh).
+# Resume (--resume) and load_from build the model first, so they read the timm
+#   checkpoint too before the saved weights replace it; if it has moved, add
+#   --cfg-options model.backbone.init_cfg=None (tools/test.py never reads it).
 #
 # Checkpoint: model.backbone.init_cfg.checkpoint (default below) is a timm
 #   train.py checkpoint; its EMA weights are used when present
@@ -18,7 +21,7 @@
 # Data: data/VOCdevkit/ relative to the working directory, as in mmdet's VOC
 #   configs (VOC2007/ and VOC2012/ inside). Elsewhere: set the environment
 #   variable SMIX_VOC_ROOT=/path/to/VOCdevkit/ (read by mmengine's
-#   {{$VAR:default}} substitution), or override each dataset with
+#   environment-variable substitution), or override each dataset with
 #   --cfg-options train_dataloader.dataset.dataset.datasets.0.data_root=DIR
 #   train_dataloader.dataset.dataset.datasets.1.data_root=DIR
 #   val_dataloader.dataset.data_root=DIR test_dataloader.dataset.data_root=DIR
