@@ -166,14 +166,14 @@ class SmixTimmBackbone(BaseModule):
         }
         mapping, unmapped = map_feature_keys(own, self._full_shapes)
         targets = list(mapping.values())
-        if len(set(targets)) != len(targets):  # never load one tensor twice
+        used = set(targets)
+        if len(used) != len(targets):  # never load one tensor twice
             twice = sorted({v for v in targets if targets.count(v) > 1})
             raise RuntimeError(
                 f'SmixTimmBackbone({self.model_name!r}): several feature '
                 f'tensors map to the same checkpoint tensor {twice[:5]}; this '
                 'model layout is not supported, please report it')
         key_map = {f'model.{k}': v for k, v in mapping.items()}
-        used = set(mapping.values())
         outside = {
             k
             for k in self._full_shapes

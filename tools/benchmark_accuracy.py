@@ -26,14 +26,14 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-VARIANTS = {  # name -> tools/train.py flags; --variants picks them by the short key in SHORT
-    "baseline (no mixing)": ["--mixup", "0", "--cutmix", "0", "--saliencymix", "0"],
-    "CutMix": ["--mixup", "0", "--cutmix", "1.0", "--saliencymix", "0"],
-    "official-code SaliencyMix": ["--mixup", "0", "--cutmix", "0", "--saliencymix", "1.0", "--saliency-official"],
-    "SaliencyMix (per-sample, fine_grained)": ["--mixup", "0", "--cutmix", "0", "--saliencymix", "1.0"],
+VARIANTS = {  # --variants key -> (name in tables, tools/train.py flags)
+    "baseline": ("baseline (no mixing)", ["--mixup", "0", "--cutmix", "0", "--saliencymix", "0"]),
+    "cutmix": ("CutMix", ["--mixup", "0", "--cutmix", "1.0", "--saliencymix", "0"]),
+    "official": ("official-code SaliencyMix",
+                 ["--mixup", "0", "--cutmix", "0", "--saliencymix", "1.0", "--saliency-official"]),
+    "saliencymix": ("SaliencyMix (per-sample, fine_grained)",
+                    ["--mixup", "0", "--cutmix", "0", "--saliencymix", "1.0"]),
 }
-SHORT = {"baseline": "baseline (no mixing)", "cutmix": "CutMix", "official": "official-code SaliencyMix",
-         "saliencymix": "SaliencyMix (per-sample, fine_grained)"}
 RATE = re.compile(r"([0-9.]+)\s*(?:img/s|images/s|samples/s)")
 
 
@@ -68,11 +68,11 @@ def run(args, log=print) -> Dict[str, List[Dict[str, float]]]:
     make_cls_data(args.data_dir, seed=0, num_classes=args.num_classes, train_per_class=args.train_per_class,
                   val_per_class=args.val_per_class, size=args.size, reuse=True, log=log)
     out_dir = os.path.abspath(args.output)
-    names = [SHORT[key] for key in args.variants]
-    results: Dict[str, List[Dict[str, float]]] = {name: [] for name in names}
+    chosen = [VARIANTS[key] for key in args.variants]
+    results: Dict[str, List[Dict[str, float]]] = {name: [] for name, _ in chosen}
     for seed in args.seeds:  # interleaved: every variant of a seed runs under the same machine conditions
-        for name in names:
-            results[name].append(train_once(name, VARIANTS[name], seed, args, out_dir, log))
+        for name, flags in chosen:
+            results[name].append(train_once(name, flags, seed, args, out_dir, log))
     return results
 
 
@@ -101,7 +101,7 @@ def main(argv=None):
     parser.add_argument("--train-per-class", type=int, default=200)
     parser.add_argument("--val-per-class", type=int, default=50)
     parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--variants", nargs="+", choices=list(SHORT), default=list(SHORT),
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
                         help="which variants to train (default: all four)")
     parser.add_argument("--json", default=None, help="write raw results here")
     parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more tools/train.py flags")

@@ -176,14 +176,6 @@ static void fine_grained_one(const uint8_t *img, int c, int h, int w, int channe
     for (int v = 0; v <= 510; v++)
         lut_mix[v] = m ? (uint8_t)((int)(255. * (float)v / (float)m) & 255) : 0;
     for (size_t i = 0; i < n; i++) out[i] = lut_mix[on8[i] + off8[i]];
-
-}
-
-int smix_fine_grained_batch(const uint8_t *imgs, int b, int c, int h, int w, int channel_b, uint8_t *out);
-
-/* One image, with its own buffers. Returns 0 or -1 (no memory). */
-int smix_fine_grained_u8(const uint8_t *img, int c, int h, int w, int channel_b, uint8_t *out) {
-    return smix_fine_grained_batch(img, 1, c, h, w, channel_b, out);
 }
 
 /* A batch of images, contiguous (B, C, H, W) -> (B, H, W). Returns 0 or -1 (no memory). */
