@@ -11,6 +11,9 @@ import pytest
 import torch
 import yaml
 
+from smix_timm.train_cli import build_parser, check_args, mixing_on, parse_command_line
+from smix_timm.train_data import replace_crop_with_pad
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = os.path.join(ROOT, 'tools', 'train.py')
 
@@ -92,7 +95,7 @@ def test_saliencymix_prefetcher_writes_timm_outputs(saliency_run):
     out, r = saliency_run
     ckpt = _assert_timm_outputs(os.path.join(out, 'sal'), [0])
     assert ckpt['args'].saliencymix == 1.0 and ckpt['args'].num_classes == 4
-    assert 'Mixing with FastCollateSaliencyMix (collate path)' in r.stderr
+    assert "Mixing with FastCollateSaliencyMix in the loader's collate" in r.stderr
     assert 'images/s' in r.stderr and 'LR:' in r.stderr and 'Loss:' in r.stderr
 
 
@@ -100,7 +103,7 @@ def test_saliencymix_batch_path(data, tmp_path):
     r = run(['--data-dir', data, '--saliencymix', '1.0', '--no-prefetcher', '--saliency-per', 'batch',
              '--output', tmp_path, '--experiment', 'nopf'] + opts(), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert 'Mixing with SaliencyMix (batch path)' in r.stderr
+    assert 'Mixing with SaliencyMix in each batch' in r.stderr
     _assert_timm_outputs(os.path.join(tmp_path, 'nopf'), [0])
 
 
@@ -167,32 +170,31 @@ def test_cli_error_is_one_line(tmp_path):
 
 
 def _args(**kw):
-    a = train.build_parser()[1].parse_args(['--data-dir', 'x'])
-    a.num_classes, a.prefetcher = 4, True
+    a = build_parser().parse_args(['--data-dir', 'x'])
+    a.num_classes = 4
     for k, v in kw.items():
         setattr(a, k, v)
-    train._check_args(a)
+    check_args(a)
     return a
 
 
-def test_create_mixing_paths():
+def test_build_mixing_paths():
     from timm.data import FastCollateMixup, Mixup
     from timm.data.loader import PrefetchLoader
     from smix_timm import FastCollateSaliencyMix, SaliencyMix
+    from smix_timm.train_options import build_mixing
     cfg = dict(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
-    assert train.create_mixing(_args(), cfg) == (None, None)
-    collate, fn = train.create_mixing(_args(cutmix=1.0), cfg)
-    assert type(collate) is FastCollateMixup and fn is None
-    collate, fn = train.create_mixing(_args(cutmix=1.0, prefetcher=False), cfg)
-    assert collate is None and type(fn) is Mixup
-    collate, fn = train.create_mixing(_args(saliencymix=1.0, mixup_prob=0.5), cfg)
-    assert isinstance(collate, FastCollateSaliencyMix) and fn is None and collate.mix_prob == 0.5
+    assert build_mixing(_args(), collate=True, **cfg) is None
+    assert type(build_mixing(_args(cutmix=1.0), collate=True, **cfg)) is FastCollateMixup
+    assert type(build_mixing(_args(cutmix=1.0), collate=False, **cfg)) is Mixup
+    collate = build_mixing(_args(saliencymix=1.0, mixup_prob=0.5), collate=True, **cfg)
+    assert isinstance(collate, FastCollateSaliencyMix) and collate.mix_prob == 0.5 and collate.mean == cfg['mean']
     # timm's PrefetchLoader forwards --mixup-off-epoch only to FastCollateMixup instances
     loader = PrefetchLoader(torch.utils.data.DataLoader([], collate_fn=collate), device=torch.device('cpu'))
     loader.mixup_enabled = False
     assert collate.mixup_enabled is False
-    collate, fn = train.create_mixing(_args(saliencymix=1.0, prefetcher=False, saliency_official=True), cfg)
-    assert collate is None and isinstance(fn, SaliencyMix) and fn.official
+    fn = build_mixing(_args(saliencymix=1.0, saliency_official=True), collate=False, **cfg)
+    assert type(fn) is SaliencyMix and fn.official and fn.std == cfg['std']
 
 
 @pytest.mark.parametrize('path', sorted(glob.glob(os.path.join(ROOT, 'configs', 'timm', '*.yaml'))),
@@ -201,15 +203,15 @@ def test_configs_parse(path):
     import timm
     with open(path) as f:
         cfg = yaml.safe_load(f)
-    known = {a.dest for a in train.build_parser()[1]._actions}
+    known = {a.dest for a in build_parser()._actions}
     assert set(cfg) <= known, set(cfg) - known
-    args, _ = train._parse_args(['-c', path, '--data-dir', 'x'])
-    train._check_args(args)
+    args, _ = parse_command_line(['-c', path, '--data-dir', 'x'])
+    check_args(args)
     assert timm.is_model(args.model)
     mixing = [k for k in ('saliencymix', 'cutmix') if cfg.get(k)]
     name = os.path.basename(path)
     if 'baseline' in name:
-        assert not args.mixup_active
+        assert not mixing_on(args)
     else:
         assert len(mixing) == 1 and mixing[0] in name.replace('official', 'saliencymix')
 
@@ -221,7 +223,7 @@ def test_train_pad_replaces_random_crop(data, crop_mode):
     ds = create_dataset('', root=data, split='train')
     loader = create_loader(ds, input_size=(3, 32, 32), batch_size=8, is_training=True, train_crop_mode=crop_mode,
                            device=torch.device('cpu'), num_workers=0)
-    train._apply_train_pad(loader, 4, (3, 32, 32))
+    replace_crop_with_pad(loader, 4, (3, 32, 32))
     tfs = loader.dataset.transform.transforms
     assert isinstance(tfs[0], transforms.RandomCrop) and tfs[0].padding == 4 and tfs[0].size == (32, 32)
     assert not any('Resize' in type(t).__name__ for t in tfs)
