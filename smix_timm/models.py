@@ -109,10 +109,8 @@ class WideResNet(nn.Module):
             raise ValueError(f'WideResNet depth must be 6n+4 (e.g. 16, 22, 28, 40), got {depth}')
         n = (depth - 4) // 6
         widths = [16, 16 * widen_factor, 32 * widen_factor, 64 * widen_factor]
-        self.num_classes = num_classes
-        self.in_chans = in_chans
-        self.drop_rate = drop_rate
-        self.grad_checkpointing = False
+        self.num_classes, self.in_chans, self.drop_rate = num_classes, in_chans, drop_rate
+        self.grad_checkpointing = False  # timm's set_grad_checkpointing turns it on
 
         self.conv1 = nn.Conv2d(in_chans, widths[0], 3, stride=1, padding=1, bias=False)
         self.feature_info = [dict(num_chs=widths[0], reduction=1, module='conv1')]
@@ -129,14 +127,17 @@ class WideResNet(nn.Module):
         self.num_features = self.head_hidden_size = in_chs
         self.global_pool, self.fc = create_classifier(self.num_features, num_classes, pool_type=global_pool)
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.zeros_(m.bias)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        """He (fan-out) init of the convolutions, BatchNorm starting as the identity, zero classifier bias."""
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode='fan_out', nonlinearity='relu')
+            elif isinstance(module, (nn.BatchNorm2d, nn.Linear)) and module.bias is not None:
+                module.bias.data.zero_()
+                if isinstance(module, nn.BatchNorm2d):
+                    module.weight.data.fill_(1.0)
 
     @torch.jit.ignore
     def group_matcher(self, coarse: bool = False):
@@ -151,22 +152,19 @@ class WideResNet(nn.Module):
         return 'fc' if name_only else self.fc
 
     def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None):
+        pool = self.global_pool.pool_type if global_pool is None else global_pool
         self.num_classes = num_classes
-        if global_pool is None:
-            global_pool = self.global_pool.pool_type
-        self.global_pool, self.fc = create_classifier(self.num_features, num_classes, pool_type=global_pool)
+        self.global_pool, self.fc = create_classifier(self.num_features, num_classes, pool_type=pool)
 
     def forward_features(self, x):
         x = self.conv1(x)
+        recompute = self.grad_checkpointing and not torch.jit.is_scripting()
         for layer in (self.layer1, self.layer2, self.layer3):
-            if self.grad_checkpointing and not torch.jit.is_scripting():
-                x = torch.utils.checkpoint.checkpoint(layer, x, use_reentrant=False)
-            else:
-                x = layer(x)
+            x = torch.utils.checkpoint.checkpoint(layer, x, use_reentrant=False) if recompute else layer(x)
         return self.act1(self.bn1(x))
 
     def forward_head(self, x, pre_logits: bool = False):
-        x = self.global_pool(x)
+        x = self.global_pool(x)  # (B, C)
         if self.drop_rate:
             x = nn.functional.dropout(x, p=self.drop_rate, training=self.training)
         return x if pre_logits else self.fc(x)

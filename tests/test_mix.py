@@ -1,4 +1,6 @@
 """SaliencyMix / FastCollateSaliencyMix: timm contract, exact label weights, peaks, official preset, errors."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -212,28 +214,27 @@ def test_collate_half_mode_and_mixup_rounding():
         assert (out[i].float() - expect).abs().max() <= 1  # float32 rounding at .5 ties only
 
 
-def official_training_step(x: torch.Tensor, lam: float):
-    """The official code's SaliencyMix step (train.py + saliency_bbox), written out verbatim in
-    numpy/OpenCV with its ``rand_index`` replaced by timm's flip pairing."""
+def reference_official_step(x: torch.Tensor, lam: float):
+    """One official-code SaliencyMix step, restated from what it does (not from its text).
+
+    With timm's flip pairing the batch's first source is its last image. OpenCV's fine-grained
+    detector gets that image as the normalised float32 HWC array; the map, scaled by 255 and cut to
+    uint8, has its first maximum (row-major) at the peak. Around the peak a box of half-sides
+    int(side * sqrt(1 - lam)) // 2, cut off at the image border, is taken from each sample's partner
+    for every sample; the label weight is the share of the image left uncovered.
+    """
     import cv2
-    rand_index = torch.arange(len(x) - 1, -1, -1)
-    img = x[rand_index[0]]
-    size = img.size()
-    W, H = size[1], size[2]
-    cut_rat = np.sqrt(1. - lam)
-    cut_w, cut_h = int(W * cut_rat), int(H * cut_rat)
-    temp_img = img.cpu().numpy().transpose(1, 2, 0)
-    saliency = cv2.saliency.StaticSaliencyFineGrained.create()
-    (success, saliencyMap) = saliency.computeSaliency(temp_img)
-    saliencyMap = (saliencyMap * 255).astype("uint8")
-    maximum_indices = np.unravel_index(np.argmax(saliencyMap, axis=None), saliencyMap.shape)
-    px, py = maximum_indices[0], maximum_indices[1]
-    bbx1, bby1 = np.clip(px - cut_w // 2, 0, W), np.clip(py - cut_h // 2, 0, H)
-    bbx2, bby2 = np.clip(px + cut_w // 2, 0, W), np.clip(py + cut_h // 2, 0, H)
-    x = x.clone()
-    x[:, :, bbx1:bbx2, bby1:bby2] = x[rand_index, :, bbx1:bbx2, bby1:bby2]
-    lam = 1 - ((bbx2 - bbx1) * (bby2 - bby1) / (x.size()[-1] * x.size()[-2]))
-    return x, lam
+    source_hwc = x[-1].numpy().transpose(1, 2, 0)
+    _, saliency = cv2.saliency.StaticSaliencyFineGrained.create().computeSaliency(source_hwc)
+    peak_row, peak_col = divmod(int((saliency * 255).astype(np.uint8).argmax()), saliency.shape[1])
+    height, width = x.shape[-2:]
+    side_share = math.sqrt(1.0 - lam)
+    half_rows, half_cols = int(height * side_share) // 2, int(width * side_share) // 2
+    top, bottom = max(peak_row - half_rows, 0), min(peak_row + half_rows, height)
+    left, right = max(peak_col - half_cols, 0), min(peak_col + half_cols, width)
+    mixed = x.clone()
+    mixed[:, :, top:bottom, left:right] = x.flip(0)[:, :, top:bottom, left:right]
+    return mixed, 1.0 - (bottom - top) * (right - left) / (height * width)
 
 
 def test_official_preset_reproduces_the_official_step():
@@ -243,7 +244,7 @@ def test_official_preset_reproduces_the_official_step():
     lam = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, official=True, num_classes=8,
                       seed=21).sample_params(8, (64, 64)).lam[0]
     ours, y = mix(x.clone(), torch.arange(8))
-    ref, ref_lam = official_training_step(x, lam)
+    ref, ref_lam = reference_official_step(x, lam)
     assert torch.equal(ours, ref)
     assert torch.allclose(y.diagonal(), torch.full((8,), float(ref_lam)), atol=1e-6)
 
