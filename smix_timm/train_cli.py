@@ -178,7 +178,18 @@ def read_config(path: str, parser: argparse.ArgumentParser) -> dict:
 
 
 def parse_command_line(argv=None):
-    """(args, args_text): the options, with a ``-c`` YAML as defaults; the text is saved as args.yaml."""
+    """Parse the trainer's command line, a ``-c`` YAML supplying defaults (as timm's train.py does).
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        (args, args_text): the namespace and its YAML text, which the trainer saves as ``args.yaml``
+        (reusable with ``-c``).
+
+    Raises:
+        UsageError: the config file is missing or not a mapping. Bad flags exit through argparse.
+    """
     parser = build_parser()
     config_only = argparse.ArgumentParser(add_help=False)
     config_only.add_argument("-c", "--config", default="")
@@ -190,11 +201,18 @@ def parse_command_line(argv=None):
 
 
 def mixing_on(args) -> bool:
+    """Whether the run mixes at all: timm's flags or ``--saliencymix``."""
     return timm_mixing_on(args) or saliencymix_on(args)
 
 
 def check_args(args) -> None:
-    """Checks across options, with errors that say what to change."""
+    """Checks across options, before anything is built; fills ``data_dir`` and ``prefetcher``.
+
+    Raises:
+        UsageError: no data given, SaliencyMix options without ``--saliencymix``, an odd batch with
+            mixing (timm's Mixup pairs the flipped batch), an unknown model, a negative ``--train-pad``
+            or an ``--amp-dtype`` other than float16/bfloat16; the message says what to change.
+    """
     args.data_dir = args.data_dir or args.data
     if not args.data_dir:
         raise UsageError("no data: pass --data-dir DIR (a folder with train/ and validation/ class folders, "

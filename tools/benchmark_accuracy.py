@@ -5,7 +5,7 @@ Trains the same small recipe on the built-in data with each mixing variant and
 several seeds through ``tools/train.py`` (interleaved, so every variant sees the
 same machine conditions), then reports the mean and spread of the final and best
 validation top-1 (from timm's summary.csv) and the training throughput
-(images/s over the training phase of each run, from the trainer's log lines).
+(images/s of each training epoch, from the trainer's end-of-epoch log line).
 
     python tools/benchmark_accuracy.py --data-dir data/accuracy --seeds 0 1 2 --epochs 8
 """
@@ -34,7 +34,8 @@ VARIANTS = {  # --variants key -> (name in tables, tools/train.py flags)
     "saliencymix": ("SaliencyMix (per-sample, fine_grained)",
                     ["--mixup", "0", "--cutmix", "0", "--saliencymix", "1.0"]),
 }
-RATE = re.compile(r"([0-9.]+)\s*(?:img/s|images/s|samples/s)")
+# the trainer's end-of-epoch line: "Train: E done: N images in Ts, R images/s (waiting for data Ws)"
+RATE = re.compile(r"done: \d+ images in [0-9.]+s, ([0-9.]+) images/s")
 
 
 def read_summary(path: str) -> List[Dict[str, float]]:

@@ -163,7 +163,8 @@ def train_epoch(epoch: int, model, loader, step: Step) -> OrderedDict:
     full_groups_end = batches - batches % accum  # batches after this form the short last group
     updates_per_epoch = (batches + accum - 1) // accum
     update = epoch * updates_per_epoch
-    losses, seen, group_images = utils.AverageMeter(), 0, 0
+    loss_sum = torch.zeros((), dtype=torch.float32, device=step.device)  # on the device: no sync per step
+    seen, group_images = 0, 0
     epoch_start = interval_start = batch_end = time.time()
     waited = 0.0
     step.optimizer.zero_grad()
@@ -182,8 +183,7 @@ def train_epoch(epoch: int, model, loader, step: Step) -> OrderedDict:
             with step.autocast():
                 loss = step.loss_fn(model(images), target)
             step.backward(model, loss / group, ends_group)
-        if not args.distributed:
-            losses.update(loss.item(), images.size(0))
+        loss_sum += loss.detach().float() * images.size(0)
         seen += images.size(0)
         group_images += images.size(0)
         batch_end = time.time()
@@ -198,33 +198,41 @@ def train_epoch(epoch: int, model, loader, step: Step) -> OrderedDict:
             torch.cuda.synchronize()
         in_epoch = update - epoch * updates_per_epoch
         if (in_epoch - 1) % args.log_interval == 0 or index == batches - 1:
-            log_progress(epoch, in_epoch, updates_per_epoch, loss, losses, group_images, interval_start, step, images)
+            log_progress(epoch, in_epoch, updates_per_epoch, loss, mean_loss(loss_sum, seen, args), group_images,
+                         interval_start, step, images)
             group_images, interval_start = 0, time.time()
         if step.saver is not None and args.recovery_interval and in_epoch % args.recovery_interval == 0:
             step.saver.save_recovery(epoch, batch_idx=in_epoch - 1)
         if step.scheduler is not None:
-            step.scheduler.step_update(num_updates=update, metric=losses.avg)
+            step.scheduler.step_update(num_updates=update)
         batch_end = time.time()
     if hasattr(step.optimizer, "sync_lookahead"):
         step.optimizer.sync_lookahead()
+    epoch_loss = mean_loss(loss_sum, seen, args)
     if utils.is_primary(args):
         elapsed = time.time() - epoch_start
         total = seen * args.world_size
         log.info("Train: %d done: %d images in %.1fs, %.1f images/s (waiting for data %.1fs)", epoch, total, elapsed,
                  total / elapsed, waited)
-    return OrderedDict(loss=losses.avg)
+    return OrderedDict(loss=epoch_loss)
 
 
-def log_progress(epoch, in_epoch, updates, loss, losses, images_since, since, step: Step, images) -> None:
+def mean_loss(loss_sum: torch.Tensor, count: int, args) -> float:
+    """Mean training loss so far in the epoch, averaged over processes (a collective call under DDP)."""
+    mean = loss_sum / max(count, 1)
+    if args.distributed:
+        mean = utils.reduce_tensor(mean, args.world_size)
+    return mean.item()
+
+
+def log_progress(epoch, in_epoch, updates, loss, average, images_since, since, step: Step, images) -> None:
     args = step.args
-    if args.distributed:  # the loss of this update, averaged over processes
-        losses.update(utils.reduce_tensor(loss.detach(), args.world_size).item(), images.size(0))
     if not utils.is_primary(args):
         return
     rate = images_since * args.world_size / max(time.time() - since, 1e-9)
     lr = sum(g["lr"] for g in step.optimizer.param_groups) / len(step.optimizer.param_groups)
     log.info("Train: %d [%d/%d]  Loss: %.4g (avg %.4g)  LR: %.3e  %.1f images/s", epoch, in_epoch, updates,
-             loss.item(), losses.avg, lr, rate)
+             loss.item(), average, lr, rate)
     if args.save_images and step.out_dir:
         import torchvision.utils
         torchvision.utils.save_image(images, os.path.join(step.out_dir, f"train-batch-{epoch}-{in_epoch}.jpg"),
