@@ -3,10 +3,12 @@
 Every saliency detector works on what OpenCV works on: uint8 pixels, 0-255.
 Float batches are mapped back from timm's normalisation (``x * std + mean``,
 constants on the 0-1 scale, timm.data.constants) or from an explicit
-``max_value`` of 1 or 255. Nothing is guessed from the data.
+``max_value`` of 1 or 255. Nothing is guessed from the data, but the result is checked: mapped values
+outside 0-255 (beyond rounding) mean the scale given was wrong, and raise.
 """
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence, Union
 
 import torch
@@ -31,9 +33,49 @@ def check_batch(images: torch.Tensor, what: str = "images") -> None:
         raise ValueError(f"{what} must have 1 (gray) or 3 (colour) channels, got C={c} in shape {tuple(images.shape)}")
     if h == 0 or w == 0:
         raise ValueError(f"{what} has an empty spatial size {h}x{w}")
-    # One min/max pass (NaN propagates to both, +-inf shows in one): ~30x cheaper than isfinite().all().
-    if images.is_floating_point() and not torch.isfinite(torch.stack(torch.aminmax(images))).all():
-        raise ValueError(f"{what} contains NaN or infinite values; saliency of such pixels is undefined")
+
+
+def has_shared_rows(x: torch.Tensor) -> bool:
+    """Whether two elements of ``x`` share memory (e.g. a batch made by ``expand``).
+
+    Writing into such a tensor changes several samples at once. Dense layouts (contiguous,
+    channels-last) are answered without looking further; otherwise the strides are checked:
+    sorted by stride, each dimension must step past the whole extent of the smaller ones.
+    """
+    if x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last):
+        return False
+    extent = 1
+    for stride, size in sorted((abs(st), n) for n, st in zip(x.shape, x.stride()) if n > 1):
+        if stride < extent:
+            return True
+        extent = stride * size
+    return False
+
+
+# Float input mapped back to 0-255 must land in [0, 255] up to rounding; 16-bit floats round coarser
+# (bfloat16 keeps 8 bits: a normalised value near 2.6 is off by up to ~0.9 pixel levels).
+_SCALE_TOLERANCE = {torch.float16: 3.0, torch.bfloat16: 3.0}
+
+
+def _check_pixel_range(pixels: torch.Tensor, dtype: torch.dtype, scale: str) -> None:
+    """One min/max pass over the float batch mapped to 0-255 (NaN shows in both, +-inf in one)."""
+    low, high = (float(v) for v in torch.aminmax(pixels))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError("images contain NaN or infinite values; saliency of such pixels is undefined")
+    tolerance = _SCALE_TOLERANCE.get(dtype, 1.0)
+    if low >= -tolerance and high <= 255.0 + tolerance:
+        return
+    if scale == "max_value=1.0" and high <= 255.0 * 255.0 + tolerance and low >= -tolerance:
+        cause = "the images look like 0-255 floats: pass max_value=255.0"
+    elif scale == "mean/std":
+        cause = ("the mean/std do not match how the batch was normalised, or the batch was changed after "
+                 "normalising (e.g. random erasing with --no-prefetcher: use the prefetcher, which mixes "
+                 "before erasing)")
+    else:
+        cause = ("the images look timm-normalised: pass mean=/std= (e.g. timm.data.IMAGENET_DEFAULT_MEAN/STD) "
+                 "instead of max_value" if low < -tolerance else "check max_value")
+    raise ValueError(f"float images given with {scale} map to pixel values {low:.1f}..{high:.1f}, outside 0-255; "
+                     f"{cause}")
 
 
 def _as_channel_tensor(values: Constants, channels: int, name: str, like: torch.Tensor) -> torch.Tensor:
@@ -68,6 +110,7 @@ def to_uint8(images: torch.Tensor, mean: Constants = None, std: Constants = None
     if (mean is None) != (std is None):
         raise ValueError("pass both mean and std (timm normalisation constants) or neither")
     x = images if images.dtype == torch.float32 else images.float()
+    scale = "mean/std" if mean is not None else f"max_value={float(max_value) if max_value is not None else None}"
     if mean is not None:
         if max_value is not None:
             raise ValueError("pass either mean/std or max_value, not both")
@@ -86,4 +129,5 @@ def to_uint8(images: torch.Tensor, mean: Constants = None, std: Constants = None
         x = x.clone()  # rounded in place below: never touch the caller's tensor
     else:
         raise ValueError(f"max_value must be 1.0 or 255.0, got {max_value}")
+    _check_pixel_range(x, images.dtype, scale)
     return x.round_().clamp_(0, 255).to(torch.uint8)

@@ -18,7 +18,7 @@ import torch
 from timm.data import FastCollateMixup, Mixup
 from timm.data.mixup import mixup_target
 
-from ._inputs import CHANNEL_ORDERS, Constants, _as_channel_tensor
+from ._inputs import CHANNEL_ORDERS, Constants, _as_channel_tensor, has_shared_rows
 from .apply import BoxPair, apply_mix, patch_box_pairs
 from .official import official_box, official_peak
 from .params import SALIENCYMIX, MixConfig, MixParams, RandomSource, make_rng, sample_mix_params
@@ -48,6 +48,8 @@ class _SaliencyMixing:
                        label_smoothing=label_smoothing, num_classes=num_classes)
         self.saliencymix_alpha = float(saliencymix_alpha)
         self._mix_config().validate()
+        if not 0.0 <= float(label_smoothing) <= 1.0:  # NaN fails too
+            raise ValueError(f"label_smoothing must be in [0, 1] (timm's --smoothing), got {label_smoothing}")
         if int(num_classes) < 1:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
         self.method = method
@@ -76,6 +78,7 @@ class _SaliencyMixing:
         if self.official and (method != "fine_grained" or scheme != "salient_to_corresponding"):
             raise ValueError("official=True reproduces the official code (fine_grained, salient_to_corresponding, "
                              "one map per batch, clipped box); do not combine it with another method or scheme")
+        make_rng(seed)  # refuses a bad seed now, not at the first batch
         self._seed = seed
         self._rng = None
         self._rng_owner = None
@@ -88,17 +91,22 @@ class _SaliencyMixing:
                          prob=self.mix_prob, switch_prob=self.switch_prob, mode=self.mode)
 
     def _generator(self):
-        """The RNG for this process. A seeded generator is re-derived in each DataLoader worker
-        (from the seed and the worker's torch seed) so workers do not repeat each other."""
-        if self._seed is None or not isinstance(self._seed, (int, np.integer)):
+        """The RNG for this process.
+
+        seed=None uses numpy's global RNG, which timm seeds per worker. Any other seed (an int, a
+        numpy Generator or RandomState) gives the main process its stream and each DataLoader
+        worker a stream of its own, derived from the seed and the worker's torch seed (new every
+        epoch unless workers persist): forked copies of one generator would otherwise draw the
+        same lambdas and boxes in every worker, and again in every epoch.
+        """
+        info = None if self._seed is None else torch.utils.data.get_worker_info()
+        if info is None:
             if self._rng is None:
                 self._rng = make_rng(self._seed)
             return self._rng
-        info = torch.utils.data.get_worker_info()
-        owner = (os.getpid(), None if info is None else info.seed)
-        if self._rng_owner != owner:
-            self._rng = make_rng(self._seed) if info is None else np.random.default_rng(
-                [int(self._seed), int(info.seed) % (2 ** 63)])
+        owner = (os.getpid(), info.seed)
+        if self._rng_owner != owner:  # first batch in this worker: the forked copy is every worker's
+            self._rng = np.random.default_rng([_seed_entropy(self._seed), int(info.seed) % (2 ** 63)])
             self._rng_owner = owner
         return self._rng
 
@@ -163,9 +171,16 @@ class _SaliencyMixing:
 
     # ---------------------------------------------------------------- apply
     def mix_with_params(self, x: torch.Tensor, target: torch.Tensor, params: MixParams):
-        """Deterministic part of a step: mix ``x`` in place with ``params``; return (x, soft targets)."""
-        if len(params) != len(x):
-            raise ValueError(f"params are for {len(params)} samples but the batch has {len(x)}")
+        """Deterministic part of a step: mix ``x`` in place with ``params``; return (x, soft targets).
+
+        Raises:
+            ValueError: params drawn for another batch length or image size, CutMix boxes outside
+                the images, lambdas outside [0, 1], or a batch whose samples share memory.
+        """
+        _check_params(params, x)
+        if has_shared_rows(x):
+            raise ValueError("the samples of x share memory (e.g. a batch made with expand()), so mixing in place "
+                             "would change several at once; pass x.clone() or x.contiguous()")
         pairs = patch_box_pairs(params, self.saliency_box_pairs(x, params))
         lam = apply_mix(x, params, pairs, correct_lam=self.correct_lam)
         weights = torch.as_tensor(lam, dtype=torch.float32, device=target.device).unsqueeze(1)
@@ -183,6 +198,31 @@ class _SaliencyMixing:
             raise ValueError(f"target holds class indices outside [0, {self.num_classes}); "
                              f"check num_classes={self.num_classes}")
         return target
+
+
+def _seed_entropy(seed) -> int:
+    """An int standing for ``seed``: itself, or a draw from a Generator/RandomState (advancing it)."""
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(2 ** 63))
+    if isinstance(seed, np.random.RandomState):
+        return int(seed.randint(2 ** 31))
+    return int(seed)
+
+
+def _check_params(params: MixParams, x: torch.Tensor) -> None:
+    """Params replayed by hand must fit the batch: same length and image size, boxes inside, lam in [0, 1]."""
+    height, width = x.shape[-2], x.shape[-1]
+    if len(params) != len(x):
+        raise ValueError(f"params are for {len(params)} samples but the batch has {len(x)}")
+    if params.image_size is not None and tuple(params.image_size) != (height, width):
+        raise ValueError(f"params were drawn for {params.image_size[0]}x{params.image_size[1]} images but the "
+                         f"batch has {height}x{width}; draw them with sample_params(len(x), x.shape[-2:])")
+    lam = np.asarray(params.lam, dtype=np.float64)
+    if not ((lam >= 0) & (lam <= 1)).all():
+        raise ValueError(f"params.lam must lie in [0, 1], got values {lam.min()}..{lam.max()}")
+    for i, box in enumerate(params.cutmix_box or []):
+        if box is not None and not (0 <= box[0] <= box[1] <= height and 0 <= box[2] <= box[3] <= width):
+            raise ValueError(f"params.cutmix_box[{i}]={box} is not inside the {height}x{width} images")
 
 
 def _check_images(x, what: str = "x") -> None:

@@ -36,6 +36,8 @@ def make_rng(seed: RandomSource):
     if isinstance(seed, (np.random.Generator, np.random.RandomState)):
         return seed
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if seed < 0:
+            raise ValueError(f"seed must be an int >= 0 (numpy's seeds are non-negative), got {seed}")
         return np.random.default_rng(int(seed))
     raise TypeError(f"seed must be None, an int or a numpy Generator/RandomState, got {type(seed).__name__}")
 
@@ -58,8 +60,8 @@ class MixConfig:
 
     def validate(self) -> "MixConfig":
         for name in ("mixup_alpha", "cutmix_alpha", "saliencymix_alpha"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0 (0 disables it), got {getattr(self, name)}")
+            if not 0 <= getattr(self, name) < float("inf"):  # NaN fails too
+                raise ValueError(f"{name} must be >= 0 and finite (0 disables it), got {getattr(self, name)}")
         if not (self.mixup_alpha > 0 or self.cutmix_alpha > 0 or self.saliencymix_alpha > 0):
             raise ValueError("nothing to mix: set at least one of mixup_alpha, cutmix_alpha, "
                              "saliencymix_alpha > 0 (or cutmix_minmax)")
@@ -81,9 +83,21 @@ class MixParams:
     kind: np.ndarray                       # int8 (B,): NONE / MIXUP / CUTMIX / SALIENCYMIX
     lam: np.ndarray                        # float64 (B,): share of the sample's own image
     cutmix_box: List[Optional[Box]] = field(default_factory=list)  # per sample, CUTMIX only
+    image_size: Optional[Tuple[int, int]] = None  # (H, W) the draws are for; None: not recorded
 
     def __len__(self) -> int:
         return len(self.kind)
+
+
+def check_cutmix_minmax(minmax: Optional[Sequence[float]], height: int, width: int) -> None:
+    """Refuse a ``cutmix_minmax`` whose largest patch is under one pixel on ``height`` x ``width`` images.
+
+    Raises:
+        ValueError: naming the smallest maximum that works for this image size.
+    """
+    if minmax is not None and min(int(height * minmax[1]), int(width * minmax[1])) < 1:
+        raise ValueError(f"cutmix_minmax={tuple(minmax)} gives CutMix patches under one pixel on {height}x{width} "
+                         f"images; raise its maximum to at least {1.0 / min(height, width):.4g}")
 
 
 def random_cutmix_box(rng, lam: float, height: int, width: int,
@@ -129,6 +143,7 @@ def sample_mix_params(rng, cfg: MixConfig, batch_size: int, image_size: Tuple[in
                       enabled: bool = True) -> MixParams:
     """Draw kind, lambda and CutMix boxes for a batch (pure given ``rng``'s state)."""
     height, width = image_size
+    check_cutmix_minmax(cfg.cutmix_minmax, height, width)
     half = batch_size // 2
     if cfg.mode == "batch":
         k, l = _draw(rng, cfg, 1, enabled)
@@ -160,4 +175,4 @@ def sample_mix_params(rng, cfg: MixConfig, batch_size: int, image_size: Tuple[in
     if cfg.cutmix_minmax is not None:  # min-max boxes ignore lambda: it comes from the box (as timm)
         for i in cut:
             lam[i] = 1.0 - box_area(boxes[i]) / float(height * width)
-    return MixParams(kind=kind, lam=lam, cutmix_box=boxes)
+    return MixParams(kind=kind, lam=lam, cutmix_box=boxes, image_size=(int(height), int(width)))

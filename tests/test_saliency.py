@@ -152,7 +152,8 @@ def test_user_detectors_by_callable_module_and_name():
         seen["dtype"] = images.dtype
         b, _, h, w = images.shape
         yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
-        return (-(yy - h // 2).abs() - (xx - w // 2).abs()).float().expand(b, h, w)
+        closeness = (-(yy - h // 2).abs() - (xx - w // 2).abs()).float()
+        return ((closeness - closeness.min()) / (closeness.max() - closeness.min())).expand(b, h, w)
 
     class Module(torch.nn.Module):
         def forward(self, images):

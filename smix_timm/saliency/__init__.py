@@ -25,6 +25,7 @@ _REGISTRY: Dict[str, Detector] = {
     "spectral_residual": spectral_residual,
     "frequency_tuned": frequency_tuned,
 }
+_BUILTINS = dict(_REGISTRY)  # tested against OpenCV: their output is not checked again on the hot path
 OPENCV_METHODS = ("fine_grained", "spectral_residual", "frequency_tuned")
 BACKENDS = ("torch", "opencv")
 
@@ -55,12 +56,29 @@ def resolve_method(method: Union[str, Detector]) -> Detector:
     return _REGISTRY[method]
 
 
-def _check_output(maps: torch.Tensor, images: torch.Tensor, name: str) -> torch.Tensor:
+def _check_output(maps: torch.Tensor, images: torch.Tensor, name: str, trusted: bool) -> torch.Tensor:
+    """The detector's maps as float32 on the images' device; a detector of the user's is checked in full.
+
+    A user's maps must be (B, H, W), on the images' device, finite and in [0, 1]: a NaN map has its
+    argmax at (0, 0), so every box would land in the corner with no error.
+    """
     b, _, h, w = images.shape
     if not isinstance(maps, torch.Tensor) or tuple(maps.shape) != (b, h, w):
         got = tuple(maps.shape) if isinstance(maps, torch.Tensor) else type(maps).__name__
         raise ValueError(f"saliency method {name} must return a (B, H, W) = {(b, h, w)} tensor, got {got}")
-    return maps.to(device=images.device, dtype=torch.float32)
+    if trusted:
+        return maps.to(device=images.device, dtype=torch.float32)
+    if maps.device != images.device:
+        raise ValueError(f"saliency method {name} returned maps on {maps.device}, the images are on "
+                         f"{images.device}; return them on the images' device")
+    if not (maps.is_floating_point() or maps.dtype == torch.uint8):
+        raise ValueError(f"saliency method {name} must return float maps in [0, 1], got dtype {maps.dtype}")
+    maps = maps.to(torch.float32) / (255.0 if maps.dtype == torch.uint8 else 1.0)
+    low, high = (float(v) for v in torch.aminmax(maps))
+    if not (0.0 <= low and high <= 1.0):  # NaN fails both
+        raise ValueError(f"saliency method {name} must return finite maps in [0, 1], got values {low}..{high}; "
+                         "normalise them (e.g. divide by the per-image maximum)")
+    return maps
 
 
 def saliency_map(images: torch.Tensor, method: Union[str, Detector] = "fine_grained", *,
@@ -83,7 +101,9 @@ def saliency_map(images: torch.Tensor, method: Union[str, Detector] = "fine_grai
             raise ValueError(f"backend='opencv' supports {OPENCV_METHODS}, not {method!r}; use backend='torch'")
         return opencv_saliency(pixels, method, channels)
     if isinstance(method, str):
-        return _check_output(resolve_method(method)(pixels, channels=channels), images, method)
+        detector = resolve_method(method)
+        trusted = _BUILTINS.get(method) is detector  # our detectors, not one registered by the user
+        return _check_output(detector(pixels, channels=channels), images, method, trusted)
     # User detectors see uint8 RGB pixels, whatever order the caller had.
     rgb = pixels.flip(1) if channels == "bgr" and pixels.shape[1] == 3 else pixels
-    return _check_output(method(rgb), images, type(method).__name__)
+    return _check_output(method(rgb), images, type(method).__name__, trusted=False)

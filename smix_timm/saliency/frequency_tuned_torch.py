@@ -15,6 +15,7 @@ _RGB_TO_XYZ = torch.tensor([[0.412453, 0.357580, 0.180423],
                             [0.212671, 0.715160, 0.072169],
                             [0.019334, 0.119193, 0.950227]])
 _WHITE = torch.tensor([0.950456, 1.0, 1.088754])
+_NOISE_LAB = 1e-3  # Lab distance below float32 noise; one uint8 step of colour is ~0.1-1 Lab units
 
 
 def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
@@ -30,13 +31,29 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     return torch.stack([lightness, a, b], dim=1)
 
 
+def reflect101_index(size: int, pad: int, device=None) -> torch.Tensor:
+    """Source index of each of ``size + 2 * pad`` positions under OpenCV's BORDER_REFLECT_101.
+
+    Reflect-101 mirrors about the edge pixels (``gfedcb|abcdefgh|gfedcba``) and is periodic with
+    period ``2 * size - 2``, so it is defined for any pad, also on sides of 1 or 2 pixels where
+    torch's reflect padding refuses (a side of 1 repeats its one pixel, as OpenCV does).
+    """
+    positions = torch.arange(-pad, size + pad, device=device)
+    if size == 1:
+        return torch.zeros_like(positions)
+    period = 2 * size - 2
+    folded = positions.remainder(period)
+    return torch.where(folded < size, folded, period - folded)
+
+
 def binomial_blur5(x: torch.Tensor) -> torch.Tensor:
-    """5x5 [1,4,6,4,1]/16 blur per channel, border reflect-101 (replicate on sides under 3 px)."""
-    c = x.shape[1]
+    """5x5 [1,4,6,4,1]/16 blur per channel, border reflect-101 (as OpenCV's default) at every size."""
+    c, (h, w) = x.shape[1], x.shape[-2:]
     k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], dtype=x.dtype, device=x.device) / 16.0
-    h, w = x.shape[-2:]
-    x = F.pad(x, (2, 2, 0, 0), mode="reflect" if w > 2 else "replicate")
-    x = F.pad(x, (0, 0, 2, 2), mode="reflect" if h > 2 else "replicate")
+    if h > 2 and w > 2:  # torch's reflect padding is reflect-101
+        x = F.pad(x, (2, 2, 2, 2), mode="reflect")
+    else:
+        x = x.index_select(-1, reflect101_index(w, 2, x.device)).index_select(-2, reflect101_index(h, 2, x.device))
     x = F.conv2d(x, k.view(1, 1, 1, 5).repeat(c, 1, 1, 1), groups=c)
     return F.conv2d(x, k.view(1, 1, 5, 1).repeat(c, 1, 1, 1), groups=c)
 
@@ -52,4 +69,8 @@ def frequency_tuned(images_u8: torch.Tensor, channels: str = "rgb") -> torch.Ten
     mean = lab.mean(dim=(2, 3), keepdim=True)
     dist = (binomial_blur5(lab) - mean).pow(2).sum(1).sqrt()
     peak = dist.amax(dim=(1, 2), keepdim=True)
-    return torch.where(peak > 0, dist / peak.clamp_min(1e-12), torch.zeros_like(dist))
+    # An image whose blur equals its mean colour (one pixel; a 2-px side, where the 5-tap blur
+    # averages the period exactly) has no saliency: OpenCV gets exact zeros there, our float
+    # sums leave ~1e-5 Lab units of noise, which the division would blow up to 1.
+    flat = peak <= _NOISE_LAB
+    return torch.where(flat, torch.zeros_like(dist), dist / peak.clamp_min(_NOISE_LAB))
