@@ -155,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--no-prefetcher", action="store_true", help="plain loader; mixing on the batch instead of the collate")
     add("--output", default="", metavar="PATH", help="output root (default: ./output/train)")
     add("--experiment", default="", metavar="NAME", help="run folder name (default: time, model and size)")
+    add("--overwrite-output", action="store_true", help="train into a run folder that already holds a run, "
+                                                        "replacing its checkpoints and summary (default: refuse)")
     add("--eval-metric", default="top1", help="metric that picks model_best (default: top1)")
     add("--local_rank", "--local-rank", type=int, default=0, help=argparse.SUPPRESS)
     add("--use-multi-epochs-loader", action="store_true", help="keep loader workers across epochs")
@@ -229,7 +231,40 @@ def check_args(args) -> None:
                          f"print(timm.list_models('*{args.model.split('.')[0][:6]}*'))\"")
     if args.train_pad < 0:
         raise UsageError(f"--train-pad must be >= 0, got {args.train_pad}")
+    if mixing_on(args) and args.mixup_mode == "half" and args.no_prefetcher:
+        raise UsageError("--mixup-mode half exists for the prefetcher's collate only (as in timm); "
+                         "drop --no-prefetcher or pick batch, pair or elem")
+    if args.cutmix_minmax is not None and len(args.cutmix_minmax) != 2:
+        raise UsageError(f"--cutmix-minmax takes two numbers (min max), got {args.cutmix_minmax}")
+    if args.resume:
+        check_resume(args.resume, args.model)
     if args.amp and args.amp_dtype not in ("float16", "bfloat16"):
         raise UsageError(f"--amp-dtype must be float16 or bfloat16, got {args.amp_dtype}")
     args.grad_accum_steps = max(1, args.grad_accum_steps)
     args.prefetcher = not args.no_prefetcher
+
+
+def check_resume(path: str, model: str) -> None:
+    """Check a ``--resume`` checkpoint before timm loads it: readable, timm's format, the same model.
+
+    Loading goes through :func:`smix_timm.checkpoint.read_checkpoint` (``weights_only``: a file
+    that pickles anything but tensors, plain types and ``argparse.Namespace`` is refused, and no
+    code in it runs).
+
+    Raises:
+        UsageError: no such file; a truncated, empty or foreign file; a checkpoint of another
+            architecture than ``--model``.
+    """
+    from .checkpoint import CheckpointError, read_checkpoint
+    if not os.path.isfile(path):
+        raise UsageError(f"--resume {path}: no such checkpoint file")
+    try:
+        raw = read_checkpoint(path)
+    except CheckpointError as err:
+        raise UsageError(f"--resume: {err}") from None
+    if not isinstance(raw, dict) or "state_dict" not in raw:
+        raise UsageError(f"--resume {path} is not a checkpoint of timm's train.py (no state_dict); resume from a "
+                         "last.pth.tar or checkpoint-N.pth.tar of a run")
+    arch = raw.get("arch")
+    if arch and arch != model:
+        raise UsageError(f"--resume {path} holds a {arch!r} model but this run builds {model!r}; pass --model {arch}")

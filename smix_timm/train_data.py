@@ -87,6 +87,9 @@ def build_datasets(args: argparse.Namespace):
         hint = ("put the torchvision files there or pass --dataset-download" if torchvision_set else
                 f"pass the right --data-dir, or make the built-in data: python tools/make_cls_data.py --out {root}")
         raise UsageError(f"data dir {root} does not exist; {hint}")
+    if not kind and os.path.isfile(root) and not root.endswith(".tar"):
+        raise UsageError(f"--data-dir {root} is a file; pass the folder that holds train/ and validation/ "
+                         "(or a .tar of it)")
     is_folder = not kind and os.path.isdir(root)  # a .tar root is timm's ImageTar, not checked here
     folders = {}
     if is_folder:

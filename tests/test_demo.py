@@ -49,3 +49,46 @@ def test_demo_smallest_end_to_end_and_reuse(tmp_path):
     second = run_demo(out, data)
     assert second.count("reusing the finished result") == 6  # data, 2 pretrain, 2 detect, pictures
     assert user_file.read_text() == "mine"
+
+
+def _demo_module():
+    import importlib.util
+    sys.path.insert(0, os.path.join(ROOT, "tools"))  # demo.py imports its sibling demo_report
+    spec = importlib.util.spec_from_file_location("smix_demo", os.path.join(ROOT, "tools", "demo.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_clears_only_stage_folders_it_made(tmp_path):
+    """issue 12, D2: a stage folder is deleted only when it carries the demo's own mark."""
+    demo = _demo_module()
+    stage = tmp_path / "train" / "baseline"
+    stage.mkdir(parents=True)
+    (stage / "notes.txt").write_text("the user's")
+    owner = demo.Demo.__new__(demo.Demo)  # own_folder needs no other state
+    with pytest.raises(RuntimeError, match="was not made by the demo"):
+        owner.own_folder(str(stage))
+    assert (stage / "notes.txt").read_text() == "the user's"
+    (stage / "notes.txt").unlink()
+    owner.own_folder(str(stage))  # empty: taken and marked
+    (stage / "last.pth.tar").write_text("old run")
+    owner.own_folder(str(stage))  # marked as the demo's: cleared for the rerun
+    assert os.listdir(stage) == [demo.OWN_MARK]
+
+
+def test_demo_reuses_its_voc_data_without_force(tmp_path):
+    """issue 12, D17: the demo's data stage reruns make_voc_data into its own VOCdevkit without --force
+    (it used to look for a marker name make_voc_data never wrote); a foreign folder stays refused."""
+    demo = _demo_module()
+    args = demo.parse_args(["--smallest", "--out", str(tmp_path / "out"), "--data", str(tmp_path / "data")])
+    runner = demo.Demo(args)
+    runner.make_data()
+    runner.make_data()  # second time: the folder is make_voc_data's own
+    assert not any("--force" in command for command in runner.commands)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "VOC2007").mkdir()
+    args = demo.parse_args(["--smallest", "--out", str(tmp_path / "out2"), "--data", str(tmp_path / "d2"),
+                            "--voc-root", str(foreign)])
+    assert demo.Demo(args).make_data()["voc_root"] == str(foreign)  # a given VOCdevkit is read, never written

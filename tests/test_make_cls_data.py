@@ -107,13 +107,47 @@ def test_refuses_foreign_folder(tmp_path):
     assert os.path.exists(foreign / mcd.MARKER) and (foreign / 'notes.txt').exists()
 
 
+def test_force_never_replaces_the_users_splits(tmp_path):
+    foreign = tmp_path / 'dataset'
+    (foreign / 'train' / 'cat').mkdir(parents=True)
+    (foreign / 'train' / 'cat' / 'a.png').write_bytes(b'user image')
+    with pytest.raises(FileExistsError, match='already has train, not made by make_cls_data.py'):
+        mcd.make_cls_data(str(foreign), force=True, **SMALL)
+    assert (foreign / 'train' / 'cat' / 'a.png').read_bytes() == b'user image'
+
+
+@pytest.mark.parametrize('case', ['under_file', 'empty', 'unwritable'])
+def test_cli_bad_out_is_one_line(tmp_path, case):
+    if case == 'unwritable' and os.geteuid() == 0:
+        out = '/proc/smix-cannot-write-here'  # root may write anywhere else
+    elif case == 'unwritable':
+        (tmp_path / 'ro').mkdir(mode=0o500)
+        out = str(tmp_path / 'ro' / 'data')
+    elif case == 'under_file':
+        (tmp_path / 'file').write_text('x')
+        out = str(tmp_path / 'file' / 'data')
+    else:
+        out = ''
+    for tool in ('make_cls_data.py', 'make_voc_data.py'):
+        r = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', tool), '--out', out, '--num-train', '1',
+                            '--num-test', '1'] if tool == 'make_voc_data.py' else
+                           [sys.executable, os.path.join(ROOT, 'tools', tool), '--out', out, '--num-classes', '1',
+                            '--train-per-class', '1', '--val-per-class', '1', '--size', '16'],
+                           capture_output=True, text=True)
+        assert r.returncode != 0 and 'Traceback' not in r.stderr, (tool, r.stderr[-1500:])
+        assert 'error' in r.stderr.strip().splitlines()[-1], (tool, r.stderr)
+
+
 def test_regenerates_own_folder_and_reuse(data, tmp_path):
     root = str(tmp_path / 'own')
     mcd.make_cls_data(root, seed=0, **SMALL)
     stray = os.path.join(root, 'train', mcd.class_name(0), 'stray.png')
     Image.new('RGB', (8, 8)).save(stray)
-    mcd.make_cls_data(root, seed=1, **SMALL)        # replaces the earlier generated set
-    assert not os.path.exists(stray)
+    with pytest.raises(FileExistsError, match='did not write .*stray.png.*move them out'):
+        mcd.make_cls_data(root, seed=1, **SMALL)    # a file the user added is never deleted (issue 12, D1)
+    assert os.path.exists(stray) and os.path.exists(os.path.join(root, 'validation'))
+    os.remove(stray)
+    mcd.make_cls_data(root, seed=1, **SMALL)        # replaces exactly the earlier generated set
     with open(os.path.join(root, mcd.MARKER)) as f:
         assert json.load(f)['seed'] == 1
     msgs = []

@@ -132,7 +132,8 @@ def test_torchrun_two_processes_one_set_of_checkpoints(data, tmp_path):
     assert len(glob.glob(os.path.join(tmp_path, 'ddp', 'checkpoint-*.pth.tar'))) == 1
 
 
-@pytest.mark.parametrize('case', ['missing_dir', 'empty_class', 'num_classes', 'odd_batch', 'no_val', 'cifar'])
+@pytest.mark.parametrize('case', ['missing_dir', 'empty_class', 'num_classes', 'odd_batch', 'no_val', 'cifar',
+                                  'data_file', 'half_batch_path', 'in_chans', 'minmax', 'official_method'])
 def test_clear_errors(data, tmp_path, monkeypatch, case):
     import shutil
     monkeypatch.chdir(tmp_path)
@@ -158,9 +159,83 @@ def test_clear_errors(data, tmp_path, monkeypatch, case):
     elif case == 'cifar':
         args = ['--data-dir', str(tmp_path), '--dataset', 'torch/cifar10'] + opts()
         expect = 'torch/cifar10 not found'
+    elif case == 'data_file':
+        (tmp_path / 'file.txt').write_text('x')
+        args[1] = str(tmp_path / 'file.txt')
+        expect = 'is a file; pass the folder'
+    elif case == 'half_batch_path':
+        args += ['--saliencymix', '1', '--mixup-mode', 'half', '--no-prefetcher']
+        expect = '--mixup-mode half exists for the prefetcher'
+    elif case == 'in_chans':
+        args += ['--in-chans', '1']
+        expect = 'reads the images as 3-channel RGB but the model takes 1'
+    elif case == 'minmax':
+        args += ['--cutmix-minmax', '0.001', '0.01']
+        expect = 'under one pixel on 32x32 images'
+    elif case == 'official_method':
+        args += ['--saliencymix', '1', '--saliency-official', '--saliency-method', 'frequency_tuned']
+        expect = 'official=True reproduces the official code'
     with pytest.raises(train.UsageError, match=expect):
         train.main(args)
     assert not os.path.exists(tmp_path / 'output')
+
+
+@pytest.mark.parametrize('case', ['truncated', 'empty', 'other_arch', 'not_timm'])
+def test_bad_resume_checkpoints_are_one_line_errors(data, saliency_run, tmp_path, case):
+    good = os.path.join(saliency_run[0], 'sal', 'last.pth.tar')
+    bad = tmp_path / 'run' / 'last.pth.tar'
+    bad.parent.mkdir()
+    extra = []
+    if case == 'truncated':
+        with open(good, 'rb') as f:
+            bad.write_bytes(f.read()[:5000])
+        expect = 'could not be read by torch.load'
+    elif case == 'empty':
+        bad.write_bytes(b'')
+        expect = 'could not be read by torch.load'
+    elif case == 'other_arch':
+        import shutil
+        shutil.copy(good, bad)
+        extra = ['--model', 'resnet34']
+        expect = "holds a 'resnet18' model but this run builds 'resnet34'"
+    else:
+        torch.save({'weights': torch.zeros(2)}, bad)
+        expect = "not a checkpoint of timm's train.py"
+    r = run(['--data-dir', data, '--resume', bad] + opts() + extra, cwd=tmp_path)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert r.stderr.strip().splitlines()[-1].startswith('train.py: error: --resume') and expect in r.stderr
+
+
+def test_existing_run_folder_is_not_overwritten(data, saliency_run, tmp_path):
+    import shutil
+    exp = tmp_path / 'sal'
+    shutil.copytree(os.path.join(saliency_run[0], 'sal'), exp)
+    before = (exp / 'last.pth.tar').read_bytes()
+    r = run(['--data-dir', data, '--output', tmp_path, '--experiment', 'sal'] + opts(), cwd=tmp_path)
+    assert r.returncode == 2 and 'already holds a run' in r.stderr
+    assert f'--resume {exp / "last.pth.tar"}' in r.stderr and '--overwrite-output' in r.stderr
+    assert (exp / 'last.pth.tar').read_bytes() == before and len(summary_epochs(exp / 'summary.csv')[0]) == 1
+    r = run(['--data-dir', data, '--output', tmp_path, '--experiment', 'sal', '--overwrite-output'] + opts(),
+            cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (exp / 'last.pth.tar').read_bytes() != before
+
+
+def test_ctrl_c_exits_130_and_says_how_to_resume(data, tmp_path):
+    import signal
+    cmd = [sys.executable, TRAIN, '--data-dir', data, '--output', str(tmp_path), '--experiment', 'int'] + opts(
+        epochs=200)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS='1'))
+    seen = []
+    for line in proc.stderr:  # wait until one epoch's checkpoint is written
+        seen.append(line)
+        if line.startswith('Epoch 1/200'):
+            break
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130, ''.join(seen[-5:]) + rest[-2000:]
+    assert f'Continue with --resume {tmp_path / "int" / "last.pth.tar"}' in rest and 'Traceback' not in rest
 
 
 def test_cli_error_is_one_line(tmp_path):

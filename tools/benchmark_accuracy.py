@@ -47,7 +47,7 @@ def train_once(name: str, flags: List[str], seed: int, args, out_dir: str, log) 
     experiment = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + f"-seed{seed}"
     cmd = [sys.executable, os.path.join(ROOT, "tools", "train.py"), "-c", args.config, "--data-dir", args.data_dir,
            "--epochs", str(args.epochs), "--seed", str(seed), "--output", out_dir, "--experiment", experiment,
-           *flags, *args.extra]
+           "--overwrite-output", *flags, *args.extra]  # the benchmark's own run folders
     summary = os.path.join(out_dir, experiment, "summary.csv")
     log(f"[accuracy] {name}, seed {seed}: {' '.join(cmd[1:])}")
     start = time.time()

@@ -33,6 +33,7 @@ TOOLS = os.path.join(ROOT, "tools")
 DET_CONFIG = os.path.join(ROOT, "configs", "mmdet", "faster-rcnn_r18_fpn_tiny_voc0712.py")
 TIMM_CONFIG = {"saliencymix": "tiny_cpu_saliencymix.yaml", "baseline": "tiny_cpu_baseline.yaml",
                "cutmix": "tiny_cpu_cutmix.yaml"}
+OWN_MARK = ".smix_demo_stage"  # marks a stage folder the demo made (and may therefore clear)
 MAP_LINE = re.compile(r"pascal_voc/mAP:\s*([0-9.]+)")
 
 
@@ -111,12 +112,26 @@ class Demo:
                       "--seed", str(a.seed), "--num-classes", str(a.num_classes), "--train-per-class",
                       str(a.train_per_class), "--val-per-class", str(a.val_per_class), "--size", str(a.cls_size),
                       "--reuse"], "data")
-        if not a.voc_root:
+        if not a.voc_root:  # a VOCdevkit make_voc_data made before is its own (no --force); a foreign one is refused
             self.run([sys.executable, os.path.join(TOOLS, "make_voc_data.py"), "--out", self.voc_root,
-                      "--seed", str(a.seed), "--num-train", str(a.voc_train), "--num-test", str(a.voc_test)]
-                     + (["--force"] if os.path.exists(os.path.join(self.voc_root, ".smix_voc_data.json")) else []),
-                     "data")
+                      "--seed", str(a.seed), "--num-train", str(a.voc_train), "--num-test", str(a.voc_test)], "data")
         return {"cls_root": self.cls_root, "voc_root": self.voc_root}
+
+    def own_folder(self, path: str) -> str:
+        """An empty folder for a stage, marked as the demo's; a leftover of the demo's own is cleared first.
+
+        A folder without the demo's mark (the user's, or another tool's) is never deleted: the demo stops.
+        """
+        mark = os.path.join(path, OWN_MARK)
+        if os.path.isdir(path) and os.listdir(path):
+            if not os.path.isfile(mark):
+                raise RuntimeError(f"{path} exists and was not made by the demo (no {OWN_MARK} in it); move it away "
+                                   "or pass another --out")
+            shutil.rmtree(path)
+        os.makedirs(path, exist_ok=True)
+        with open(mark, "w") as f:
+            f.write("made by tools/demo.py; the demo may delete this folder when it runs this stage again\n")
+        return path
 
     def launcher(self, script: str) -> List[str]:
         if self.args.gpus > 1:
@@ -133,19 +148,15 @@ class Demo:
             cmd += ["--device", a.device]
         if a.batch_size:
             cmd += ["-b", str(a.batch_size)]
-        exp = os.path.join(self.out, "train", variant)
-        if os.path.isdir(exp):  # a partial run of this stage: start it clean (inside results/demo only)
-            shutil.rmtree(exp)
-        self.run(cmd, f"pretrain_{variant}")
+        exp = self.own_folder(os.path.join(self.out, "train", variant))
+        self.run(cmd + ["--overwrite-output"], f"pretrain_{variant}")  # the folder is the demo's own
         rows = list(csv.DictReader(open(os.path.join(exp, "summary.csv"))))
         return {"checkpoint": os.path.join(exp, "model_best.pth.tar"), "summary": os.path.join(exp, "summary.csv"),
                 "final_top1": float(rows[-1]["eval_top1"]), "best_top1": max(float(r["eval_top1"]) for r in rows)}
 
     def detect(self, variant: str, checkpoint: str):
         a = self.args
-        work = os.path.join(self.out, "det", variant)
-        if os.path.isdir(work):
-            shutil.rmtree(work)
+        work = self.own_folder(os.path.join(self.out, "det", variant))
         env = {"SMIX_VOC_ROOT": self.voc_root.rstrip("/") + "/"}
         options = [f"model.backbone.init_cfg.checkpoint={checkpoint}", f"train_cfg.max_iters={a.det_iters}",
                    f"train_cfg.val_interval={a.det_iters}", f"default_hooks.checkpoint.interval={a.det_iters}",

@@ -27,7 +27,6 @@ From Python (tests, benchmarks): ``make_cls_data(out, ...)``, ``load_annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from typing import Callable, Dict, Optional
@@ -184,23 +183,64 @@ def _mask_box(mask: np.ndarray):
     return [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
 
 
+def _generated_files(params: Dict):
+    """Relative paths of every file a generation with ``params`` (an earlier marker) wrote."""
+    files = {ANNOTATIONS, MARKER}
+    for split, per_class in zip(SPLITS, (params['train_per_class'], params['val_per_class'])):
+        for label in range(params['num_classes']):
+            for i in range(per_class):
+                name = f'{class_name(label)}/{i:05d}.png'
+                files.update({f'{split}/{name}', f'masks/{split}/{name}'})
+    return files
+
+
 def _check_out(out: str, force: bool, log):
-    """Refuse to write into a non-empty folder this tool did not make, unless ``force``."""
+    """Make room in ``out`` without ever deleting a file this tool did not write.
+
+    A folder made by this tool (its marker is there) loses exactly the files of that generation; a
+    file the user added under train/, validation/ or masks/ stops the run instead (so it is not
+    mixed into the new set or lost). A foreign non-empty folder needs ``force`` and must not have
+    train/, validation/, masks/ or annotations.json: nothing of the user's is replaced.
+    """
+    if out == '':
+        raise ValueError('--out is empty; pass the folder to write the data set to')
     if not os.path.exists(out):
         return
     if not os.path.isdir(out):
         raise FileExistsError(f'{out} exists and is not a folder; choose another --out')
-    if os.path.exists(os.path.join(out, MARKER)):
-        log(f'[make_cls_data] replacing earlier generated data in {out}')
-    elif os.listdir(out) and not force:
-        raise FileExistsError(
-            f'{out} is not empty and was not made by make_cls_data.py (no {MARKER} in it); '
-            f'choose another --out, or pass --force (force=True) to overwrite its train/, validation/ and masks/')
-    for sub in SPLITS + ('masks',):
-        shutil.rmtree(os.path.join(out, sub), ignore_errors=True)
-    for name in (ANNOTATIONS, MARKER):
-        if os.path.exists(os.path.join(out, name)):
-            os.remove(os.path.join(out, name))
+    marker = os.path.join(out, MARKER)
+    ours = SPLITS + ('masks',)
+    if not os.path.exists(marker):
+        taken = [name for name in ours + (ANNOTATIONS,) if os.path.exists(os.path.join(out, name))]
+        if os.listdir(out) and not force:
+            raise FileExistsError(
+                f'{out} is not empty and was not made by make_cls_data.py (no {MARKER} in it); '
+                'choose another --out, or pass --force to add the data set beside what is there')
+        if taken:
+            raise FileExistsError(f'{out} already has {", ".join(taken)}, not made by make_cls_data.py; nothing is '
+                                  'deleted or replaced even with --force: choose another --out')
+        return
+    try:
+        with open(marker) as f:
+            generated = _generated_files(json.load(f))
+    except (ValueError, KeyError, TypeError):
+        raise FileExistsError(f'{marker} cannot be read, so what this tool wrote in {out} is unknown; '
+                              'choose another --out') from None
+    present = {os.path.relpath(os.path.join(root, name), out).replace(os.sep, '/')
+               for sub in ours for root, _, names in os.walk(os.path.join(out, sub)) for name in names}
+    added = sorted(present - generated)
+    if added:
+        raise FileExistsError(f'{out} holds files that make_cls_data.py did not write ({", ".join(added[:3])}'
+                              f'{", ..." if len(added) > 3 else ""}); move them out or choose another --out')
+    log(f'[make_cls_data] replacing earlier generated data in {out}')
+    for rel in generated:
+        path = os.path.join(out, rel)
+        if os.path.isfile(path):
+            os.remove(path)
+    for sub in ours:  # folders left empty by the removal (only those: a non-empty one stays)
+        for root, dirs, names in sorted(os.walk(os.path.join(out, sub)), key=lambda item: -len(item[0])):
+            if not os.listdir(root):
+                os.rmdir(root)
 
 
 def make_cls_data(
@@ -217,7 +257,7 @@ def make_cls_data(
     """Write the data set to ``out`` and return its parameters (the marker's content).
 
     ``reuse``: if ``out`` already holds a complete set made with the same parameters, keep it.
-    ``force``: allow writing into a non-empty folder this tool did not make.
+    ``force``: allow writing into a non-empty folder this tool did not make (see ``_check_out``).
     """
     log = log or (lambda msg: None)
     if not 1 <= num_classes <= MAX_CLASSES:
@@ -311,7 +351,9 @@ def main(argv=None):
     p.add_argument('--train-per-class', type=int, default=200)
     p.add_argument('--val-per-class', type=int, default=50)
     p.add_argument('--size', type=int, default=64, help='image side in pixels (default 64)')
-    p.add_argument('--force', action='store_true', help='allow writing into a non-empty folder not made by this tool')
+    p.add_argument('--force', action='store_true',
+                   help='write into a non-empty folder this tool did not make, when it has no train/, validation/, '
+                        'masks/ or annotations.json (nothing there is deleted or replaced)')
     p.add_argument('--reuse', action='store_true', help='keep an existing complete set with the same parameters')
     a = p.parse_args(argv)
     try:
@@ -319,6 +361,8 @@ def main(argv=None):
                       val_per_class=a.val_per_class, size=a.size, force=a.force, reuse=a.reuse)
     except (FileExistsError, ValueError) as e:
         sys.exit(f'make_cls_data.py: error: {e}')
+    except OSError as e:  # --out under a file, unwritable, ...
+        sys.exit(f'make_cls_data.py: error: cannot write the data set to {a.out!r}: {e.strerror or e}')
 
 
 if __name__ == '__main__':

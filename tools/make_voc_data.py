@@ -359,10 +359,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.num_train < 1 or args.num_test < 1:
         parser.error('--num-train and --num-test must be >= 1')
+    if not args.out:
+        parser.error('--out is empty; pass the VOCdevkit folder to write')
     t0 = time.time()
-    counts = generate(args.out, seed=args.seed, num_train=args.num_train,
-                      num_test=args.num_test, size=args.size,
-                      force=args.force, progress=not args.quiet)
+    try:
+        counts = generate(args.out, seed=args.seed, num_train=args.num_train,
+                          num_test=args.num_test, size=args.size,
+                          force=args.force, progress=not args.quiet)
+    except OSError as err:  # --out under a file, unwritable, disk full
+        sys.exit(f'make_voc_data: error: cannot write the VOCdevkit to {args.out!r}: '
+                 f'{err.strerror or err}')
     if not args.quiet:
         summary = ', '.join(f'{k}: {counts[k]} images '
                             f'({counts[k + "/objects"]} objects)'

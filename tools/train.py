@@ -37,6 +37,7 @@ from timm.scheduler import create_scheduler_v2, scheduler_kwargs
 
 import smix_timm.models  # noqa: F401  (registers resnet18_cifar, resnet50_cifar, wrn28_10, wrn16_2 with timm)
 from smix_timm.train_cli import check_args, mixing_on, parse_command_line
+from smix_timm.params import check_cutmix_minmax
 from smix_timm.train_data import UsageError, build_datasets, replace_crop_with_pad
 from smix_timm.train_options import build_mixing, describe_mixing
 
@@ -119,14 +120,40 @@ def training_loss(args):
     return torch.nn.CrossEntropyLoss()
 
 
+RUN_FILES = ("summary.csv", "last.pth.tar", "model_best.pth.tar", "args.yaml")
+
+
 def output_folder(args, data_config) -> str:
+    """The run folder; a folder that holds another run is refused unless resumed there or overwritten."""
     root = args.output or "./output/train"
     if args.experiment:
-        return utils.get_outdir(root, args.experiment)
-    if args.resume:  # continue where the checkpoint lives
-        return os.path.dirname(os.path.abspath(args.resume))
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return utils.get_outdir(root, f"{stamp}-{safe_model_name(args.model)}-{data_config['input_size'][-1]}")
+        folder = os.path.join(root, args.experiment)
+    elif args.resume:  # continue where the checkpoint lives
+        folder = os.path.dirname(os.path.abspath(args.resume))
+    else:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        folder = os.path.join(root, f"{stamp}-{safe_model_name(args.model)}-{data_config['input_size'][-1]}")
+    resuming_here = bool(args.resume) and os.path.isdir(folder) and os.path.samefile(
+        os.path.dirname(os.path.abspath(args.resume)), folder)
+    found = [name for name in RUN_FILES if os.path.exists(os.path.join(folder, name))]
+    if found and not resuming_here and not args.overwrite_output:
+        raise UsageError(f"{folder} already holds a run ({', '.join(found)}); continue it with --resume "
+                         f"{os.path.join(folder, 'last.pth.tar')}, replace it with --overwrite-output, or choose "
+                         "another --experiment")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def check_data_config(args, data_config) -> None:
+    """What timm's loader will feed against what the model takes, before anything is trained."""
+    channels, height, width = data_config["input_size"]
+    if channels != 3:
+        raise UsageError(f"timm's loader reads the images as 3-channel RGB but the model takes {channels} channels "
+                         "(--in-chans / --input-size); drop that option")
+    try:
+        check_cutmix_minmax(args.cutmix_minmax, height, width)
+    except ValueError as err:
+        raise UsageError(f"--cutmix-minmax: {err}") from None
 
 
 # ----------------------------------------------------------------------------------------- epochs
@@ -275,6 +302,7 @@ def main(argv=None) -> None:
     train_set, eval_set = build_datasets(args)
     model = build_model(args)
     data_config = resolve_data_config(vars(args), model=model, verbose=utils.is_primary(args))
+    check_data_config(args, data_config)
     model.to(device=device)
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -291,13 +319,16 @@ def main(argv=None) -> None:
         if device.type == "cuda" and amp_dtype == torch.float16:
             scaler = utils.NativeScaler(device=device.type)
     start_epoch = 0
-    if args.resume:
-        if not os.path.isfile(args.resume):
-            raise UsageError(f"--resume {args.resume}: no such checkpoint file")
+    if args.resume:  # checked by check_args: readable, timm's format, same architecture
         keep_opt = not args.no_resume_opt
-        start_epoch = resume_checkpoint(model, args.resume, optimizer=optimizer if keep_opt else None,
-                                        loss_scaler=scaler if keep_opt else None,
-                                        log_info=utils.is_primary(args)) or 0
+        try:
+            start_epoch = resume_checkpoint(model, args.resume, optimizer=optimizer if keep_opt else None,
+                                            loss_scaler=scaler if keep_opt else None,
+                                            log_info=utils.is_primary(args)) or 0
+        except (RuntimeError, KeyError, ValueError) as err:  # e.g. other num_classes or layer shapes
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise UsageError(f"--resume {args.resume} does not fit this model ({reason}); resume with the "
+                             "run's own options (its args.yaml, e.g. -c args.yaml)") from None
     if args.start_epoch is not None:
         start_epoch = args.start_epoch
     ema = None
@@ -312,7 +343,10 @@ def main(argv=None) -> None:
     if args.torchcompile:
         model = torch.compile(model, backend=args.torchcompile)
 
-    mixer = build_mixing(args, collate=args.prefetcher, mean=data_config["mean"], std=data_config["std"])
+    try:
+        mixer = build_mixing(args, collate=args.prefetcher, mean=data_config["mean"], std=data_config["std"])
+    except ValueError as err:  # settings the mixing classes refuse (e.g. --saliency-official with a method)
+        raise UsageError(str(err)) from None
     if mixer is not None and utils.is_primary(args):
         log.info(describe_mixing(mixer))
     train_loader, eval_loader = build_loaders(args, data_config, train_set, eval_set,
@@ -348,6 +382,7 @@ def main(argv=None) -> None:
 
     step = Step(args, device, optimizer, training_loss(args).to(device), autocast, scaler, ema, scheduler, saver,
                 out_dir, mixer)
+    epoch = start_epoch
     try:
         for epoch in range(start_epoch, num_epochs):
             epoch_start = time.time()
@@ -372,8 +407,14 @@ def main(argv=None) -> None:
                          metrics[args.eval_metric], left // 60, left % 60)
             if scheduler is not None:
                 scheduler.step(epoch + 1, metrics[args.eval_metric])
-    except KeyboardInterrupt:
-        log.warning("Interrupted; the last finished epoch's checkpoint is in %s", out_dir)
+    except KeyboardInterrupt:  # checkpoints are written at each epoch's end: the last one is what resume needs
+        if out_dir is not None:
+            last = os.path.join(out_dir, "last.pth.tar")
+            log.warning("Interrupted in epoch %d. %s", epoch, f"Continue with --resume {last} (from epoch {epoch})"
+                        if os.path.exists(last) else "No epoch had finished: nothing to resume.")
+        if args.distributed:
+            torch.distributed.destroy_process_group()
+        raise
     if best[0] is not None:
         log.info("*** Best metric: %s (epoch %s)", *best)
     if args.distributed:
@@ -381,13 +422,16 @@ def main(argv=None) -> None:
 
 
 def cli(argv=None) -> None:
-    """Run main(); a UsageError is printed as one line (exit status 2), not as a traceback."""
+    """Run main(); a UsageError is one line (exit status 2), Ctrl-C exits with 130 (not 0, so that
+    ``train.py && next-step`` stops), neither as a traceback."""
     try:
         main(argv)
     except UsageError as err:
         if os.environ.get("RANK", "0") == "0":
             print(f"train.py: error: {err}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 if __name__ == "__main__":
