@@ -2,7 +2,8 @@
 
 The build goes to ``$SMIX_CACHE`` (default ~/.cache/smix)/kernels/, named by a
 hash of source, flags and compiler, written atomically (several DataLoader
-workers or DDP ranks may race). ctypes releases the GIL, so a thread pool runs
+workers or DDP ranks may race), with its sha256 beside it: a file that does not
+match (truncated, damaged) is rebuilt, never loaded. ctypes releases the GIL, so a thread pool runs
 images in parallel. Where no compiler works, ``load()`` returns None and the
 eager torch path is used; ``SMIX_NATIVE=0`` turns the kernel off.
 """
@@ -44,23 +45,48 @@ def _cpu_signature() -> str:
         return platform.processor()
 
 
+def _digest(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _verified(target: str) -> bool:
+    """Whether ``target`` is the complete file its build wrote (sha256 in the ``.sha256`` beside it).
+
+    A truncated or damaged shared object would not fail to load: it would kill the process (SIGBUS)
+    when a page of it is touched, in every DataLoader worker. So nothing unverified is loaded.
+    """
+    try:
+        with open(target + ".sha256") as f:
+            return f.read().strip() == _digest(target)
+    except OSError:
+        return False
+
+
 def _build(compiler: str) -> str:
     with open(SOURCE, "rb") as f:
         source = f.read()
     salt = " ".join(FLAGS + [compiler, platform.machine(), _cpu_signature()])
     key = hashlib.sha256(source + salt.encode()).hexdigest()[:16]
     target = os.path.join(_cache_dir(), f"fine_grained_{key}.so")
-    if os.path.exists(target):
+    if os.path.exists(target) and _verified(target):
         return target
     os.makedirs(_cache_dir(), exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=_cache_dir())
     os.close(fd)
     try:
         subprocess.run([compiler, *FLAGS, SOURCE, "-o", tmp], check=True, capture_output=True, text=True)
+        digest = _digest(tmp)
         os.replace(tmp, target)  # atomic: racing processes end with one complete file
+        fd, tmp_digest = tempfile.mkstemp(suffix=".sha256", dir=_cache_dir())
+        with os.fdopen(fd, "w") as f:
+            f.write(digest + "\n")
+        os.replace(tmp_digest, target + ".sha256")
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+    if not _verified(target):  # another process replaced the file in between: build again next time
+        raise RuntimeError(f"{target} changed while it was being built (another process?); not loading it")
     return target
 
 
