@@ -132,16 +132,6 @@ def register_safe_globals() -> None:
     _REGISTERED = True
 
 
-def _weights_only_reason(msg: str) -> str:
-    """The informative line of torch's "Weights only load failed" message."""
-    for line in msg.splitlines():
-        if any(word in line for word in ('GLOBAL', 'global', 'Can only',
-                                         'refuses', 'Trying to')):
-            return line.strip()
-    lines = [line for line in msg.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else msg
-
-
 def load_checkpoint_file(path: Union[str, os.PathLike],
                          map_location: Any = 'cpu') -> Any:
     """``torch.load(path, weights_only=True)`` with errors that say what to do.
@@ -163,26 +153,18 @@ def load_checkpoint_file(path: Union[str, os.PathLike],
             f'checkpoint {path!r} is not a file (a directory?). Point to the '
             '.pth.tar file itself, e.g. '
             f'{os.path.join(path, "model_best.pth.tar")}')
+    if os.path.getsize(path) == 0:
+        raise CheckpointReadError(
+            f'checkpoint {path!r} is empty (0 bytes): an interrupted copy or '
+            'save. Re-copy the file or point to another checkpoint.')
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        msg = str(err)
-        if 'weights only load failed' in msg.lower():
-            raise CheckpointReadError(
-                f'checkpoint {path!r} pickles an object that smix_mmdet does '
-                'not allow with torch.load(weights_only=True): it is neither '
-                'a timm train.py nor an mmengine checkpoint as smix knows '
-                'them. If you trust the file, allow-list the class named '
-                'below with torch.serialization.add_safe_globals([...]) '
-                f'before loading.\ntorch said: {_weights_only_reason(msg)}'
-            ) from err
-        raise CheckpointReadError(
-            f'checkpoint {path!r} could not be unpickled ({msg}); the file is '
-            'damaged or not written by torch.save. Re-copy or re-save it.'
-        ) from err
+        from smix_timm.checkpoint import explain_refused_load
+        raise CheckpointReadError(explain_refused_load(path, str(err))) from err
     except Exception as err:  # torch raises many types for a bad file
         size = os.path.getsize(path)
-        first = (str(err).splitlines() or [''])[0]
+        first = (str(err).splitlines() or [''])[0] or type(err).__name__
         raise CheckpointReadError(
             f'checkpoint {path!r} ({size} bytes) is not a complete torch '
             'checkpoint (truncated copy, interrupted save, or another file '

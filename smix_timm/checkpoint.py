@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
+import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
@@ -67,23 +68,44 @@ def read_checkpoint(path: Union[str, os.PathLike]) -> Any:
     # torch's safe_globals() context *removes* its globals on exit, even ones that were allow-listed before
     # (e.g. by smix_mmdet for mmdet's own loads): only lend what is not already there.
     lend = [g for g in (argparse.Namespace,) if g not in torch.serialization.get_safe_globals()]
+    if os.path.getsize(path) == 0:
+        raise CheckpointError(f"checkpoint {path!r} is empty (0 bytes): an interrupted copy or save; "
+                              "copy it again or point to another checkpoint")
     try:
         with torch.serialization.safe_globals(lend):
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = str(err)
-        if "Unsupported global" in reason:
-            detail = reason[reason.index("Unsupported global"):].split("\n")[0]
-            raise CheckpointError(f"checkpoint {path!r} was refused by torch.load(weights_only=True): it pickles "
-                                  f"objects a timm train.py checkpoint does not hold ({detail})") from err
-        lines = [line.strip() for line in reason.splitlines() if line.strip()]
-        marks = [k for k, line in enumerate(lines) if "WeightsUnpickler error" in line]
-        detail = lines[marks[0] + 1] if marks and marks[0] + 1 < len(lines) else (lines[-1] if lines else repr(err))
-        raise CheckpointError(f"checkpoint {path!r} could not be read by torch.load (damaged, truncated or "
-                              f"not a torch file): {detail}") from err
+        raise CheckpointError(explain_refused_load(path, str(err))) from err
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise CheckpointError(f"checkpoint {path!r} could not be read by torch.load "
-                              f"(damaged, truncated or not a torch file): {err}") from err
+                              f"(damaged, truncated or not a torch file): {reason}") from err
+
+
+_REFUSED_GLOBAL = re.compile(r"unsupported global[:\s]+(?:GLOBAL\s+)?([\w.]+)", re.IGNORECASE)
+_BOILERPLATE = ("weights only load failed", "check the documentation", "please file an issue", "re-running")
+
+
+def explain_refused_load(path: str, message: str) -> str:
+    """Say in one sentence why ``torch.load(weights_only=True)`` refused ``path``, from torch's message.
+
+    Two cases: the file pickles a callable or class outside the allow-list (loading it would call
+    that, i.e. it can run code), or it is not a torch checkpoint at all (a plain pickle, another
+    format); torch's own reason is quoted either way.
+    """
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    details = [line for line in lines if not line.lower().startswith(_BOILERPLATE) and "WeightsUnpickler" not in line]
+    refused = _REFUSED_GLOBAL.search(message)
+    guard = next((line for line in details if "refuses" in line), None)  # an allow-list guard's own refusal
+    if refused or guard:
+        what = refused.group(1) if refused else f"a call the allow-list refuses ({guard})"
+        return (f"checkpoint {path!r} was refused by torch.load(weights_only=True): it pickles {what}, which "
+                "loading would call (it can run code). A timm or mmengine checkpoint holds only tensors, plain "
+                "values and a few known classes; load this file only if you trust its source (then allow-list "
+                "what it needs with torch.serialization.add_safe_globals)")
+    reason = details[0] if details else (lines[-1] if lines else "no reason given")
+    return (f"checkpoint {path!r} could not be read as a torch checkpoint: it is damaged or in another format "
+            f"(e.g. a plain pickle; torch: {reason}); save it with torch.save or use the file train.py wrote")
 
 
 def _tensor_dict(obj: Any) -> bool:

@@ -216,3 +216,32 @@ def test_truncated_cached_kernel_is_rebuilt_not_loaded(tmp_path):
     assert second.returncode == 0, (second.returncode, second.stderr[-2000:])  # was -7 (SIGBUS)
     with open(built, "rb") as f:
         assert len(f.read()) == len(data)
+
+
+# ----------------------------------------------------------------------------------------- D15: refusal messages
+class _RunsCode:
+    def __reduce__(self):
+        import os
+        return (os.system, ("echo should-never-run",))
+
+
+@pytest.mark.parametrize("reader", ["smix_timm", "smix_mmdet"])
+def test_refused_checkpoints_say_what_torch_refused(tmp_path, reader):
+    import pickle
+    from smix_timm.checkpoint import read_checkpoint
+    if reader == "smix_mmdet":
+        safe_load = pytest.importorskip("smix_mmdet.safe_load")
+        read = safe_load.load_checkpoint_file
+    else:
+        read = read_checkpoint
+    evil, raw, empty = tmp_path / "evil.pth", tmp_path / "raw.pkl", tmp_path / "empty.pth"
+    torch.save({"state_dict": {}, "x": _RunsCode()}, evil)
+    with open(raw, "wb") as f:
+        pickle.dump({"state_dict": {}}, f, protocol=4)
+    empty.write_bytes(b"")
+    with pytest.raises(Exception, match=r"it pickles posix\.system, which loading would call \(it can run code\)"):
+        read(evil)
+    with pytest.raises(Exception, match=r"another format \(e\.g\. a plain pickle; torch: Unsupported operand"):
+        read(raw)
+    with pytest.raises(Exception, match=r"is empty \(0 bytes\)"):
+        read(empty)
