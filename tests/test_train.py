@@ -133,7 +133,8 @@ def test_torchrun_two_processes_one_set_of_checkpoints(data, tmp_path):
 
 
 @pytest.mark.parametrize('case', ['missing_dir', 'empty_class', 'num_classes', 'odd_batch', 'no_val', 'cifar',
-                                  'data_file', 'half_batch_path', 'in_chans', 'minmax', 'official_method'])
+                                  'data_file', 'half_batch_path', 'in_chans', 'minmax', 'official_method',
+                                  'erasing_before_mixing'])
 def test_clear_errors(data, tmp_path, monkeypatch, case):
     import shutil
     monkeypatch.chdir(tmp_path)
@@ -172,6 +173,9 @@ def test_clear_errors(data, tmp_path, monkeypatch, case):
     elif case == 'minmax':
         args += ['--cutmix-minmax', '0.001', '0.01']
         expect = 'under one pixel on 32x32 images'
+    elif case == 'erasing_before_mixing':
+        args += ['--saliencymix', '1', '--reprob', '0.25', '--no-prefetcher']
+        expect = '--reprob with --no-prefetcher erases with noise before the batch is mixed'
     elif case == 'official_method':
         args += ['--saliencymix', '1', '--saliency-official', '--saliency-method', 'frequency_tuned']
         expect = 'official=True reproduces the official code'
