@@ -123,8 +123,9 @@ def training_loss(args):
 RUN_FILES = ("summary.csv", "last.pth.tar", "model_best.pth.tar", "args.yaml")
 
 
-def output_folder(args, data_config) -> str:
-    """The run folder; a folder that holds another run is refused unless resumed there or overwritten."""
+def output_folder(args, data_config):
+    """(run folder, whether --resume continues in it); a folder holding another run is refused unless
+    resumed there or --overwrite-output. Called before the expensive setup, so a refusal comes first."""
     root = args.output or "./output/train"
     if args.experiment:
         folder = os.path.join(root, args.experiment)
@@ -141,7 +142,7 @@ def output_folder(args, data_config) -> str:
                          f"{os.path.join(folder, 'last.pth.tar')}, replace it with --overwrite-output, or choose "
                          "another --experiment")
     os.makedirs(folder, exist_ok=True)
-    return folder
+    return folder, resuming_here
 
 
 def check_data_config(args, data_config) -> None:
@@ -303,6 +304,11 @@ def main(argv=None) -> None:
     model = build_model(args)
     data_config = resolve_data_config(vars(args), model=model, verbose=utils.is_primary(args))
     check_data_config(args, data_config)
+    try:
+        mixer = build_mixing(args, collate=args.prefetcher, mean=data_config["mean"], std=data_config["std"])
+    except ValueError as err:  # settings the mixing classes refuse (e.g. --saliency-official with a method)
+        raise UsageError(str(err)) from None
+    out_dir, resuming_here = output_folder(args, data_config) if utils.is_primary(args) else (None, False)
     model.to(device=device)
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -343,10 +349,6 @@ def main(argv=None) -> None:
     if args.torchcompile:
         model = torch.compile(model, backend=args.torchcompile)
 
-    try:
-        mixer = build_mixing(args, collate=args.prefetcher, mean=data_config["mean"], std=data_config["std"])
-    except ValueError as err:  # settings the mixing classes refuse (e.g. --saliency-official with a method)
-        raise UsageError(str(err)) from None
     if mixer is not None and utils.is_primary(args):
         log.info(describe_mixing(mixer))
     train_loader, eval_loader = build_loaders(args, data_config, train_set, eval_set,
@@ -364,15 +366,14 @@ def main(argv=None) -> None:
         raise UsageError(f"nothing to train: starting at epoch {start_epoch} but the schedule has {num_epochs} "
                          "epochs; raise --epochs to continue")
 
-    saver = out_dir = summary = None
+    saver = summary = None
     best = (None, None)
-    if utils.is_primary(args):
-        out_dir = output_folder(args, data_config)
+    if out_dir is not None:
         saver = utils.CheckpointSaver(model=model, optimizer=optimizer, args=args, model_ema=ema, amp_scaler=scaler,
                                       checkpoint_dir=out_dir, recovery_dir=out_dir,
                                       decreasing=args.eval_metric == "loss", max_history=args.checkpoint_hist)
         summary = os.path.join(out_dir, "summary.csv")
-        if args.resume and os.path.samefile(os.path.dirname(os.path.abspath(args.resume)), out_dir):
+        if resuming_here:
             saver.load_state_dict_from_checkpoint(args.resume)  # keeps the best so far and the history
             best = (saver.best_metric, saver.best_epoch)
         utils.trim_summary(summary, start_epoch)  # rows of epochs about to be trained again go
@@ -382,6 +383,7 @@ def main(argv=None) -> None:
 
     step = Step(args, device, optimizer, training_loss(args).to(device), autocast, scaler, ema, scheduler, saver,
                 out_dir, mixer)
+    equalise_bn = args.distributed and args.dist_bn in ("broadcast", "reduce")  # BatchNorm stats after an epoch
     epoch = start_epoch
     try:
         for epoch in range(start_epoch, num_epochs):
@@ -391,11 +393,11 @@ def main(argv=None) -> None:
                     source.set_epoch(epoch)
                     break
             train_metrics = train_epoch(epoch, model, train_loader, step)
-            if args.distributed and args.dist_bn in ("broadcast", "reduce"):
+            if equalise_bn:
                 utils.distribute_bn(model, args.world_size, args.dist_bn == "reduce")
             metrics = evaluate(model, eval_loader, args, device, autocast)
             if ema is not None and not args.model_ema_force_cpu:
-                if args.distributed and args.dist_bn in ("broadcast", "reduce"):
+                if equalise_bn:
                     utils.distribute_bn(ema, args.world_size, args.dist_bn == "reduce")
                 metrics = evaluate(ema, eval_loader, args, device, autocast, label="Test (EMA)")
             if saver is not None:
