@@ -9,7 +9,7 @@ outside 0-255 (beyond rounding) mean the scale given was wrong, and raise.
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -62,7 +62,7 @@ def _check_pixel_range(pixels: torch.Tensor, dtype: torch.dtype, scale: str) -> 
     low, high = (float(v) for v in torch.aminmax(pixels))
     if not (math.isfinite(low) and math.isfinite(high)):
         raise ValueError("images contain NaN or infinite values; saliency of such pixels is undefined")
-    tolerance = _SCALE_TOLERANCE.get(dtype, 1.0)
+    tolerance = pixel_tolerance(dtype)
     if low >= -tolerance and high <= 255.0 + tolerance:
         return
     if scale == "max_value=1.0" and high <= 255.0 * 255.0 + tolerance and low >= -tolerance:
@@ -93,41 +93,72 @@ def _as_channel_tensor(values: Constants, channels: int, name: str, like: torch.
     return t.view(1, channels, 1, 1)
 
 
+def float_scale(images: torch.Tensor, mean: Constants = None, std: Constants = None,
+                max_value: Optional[float] = None) -> Tuple[torch.Tensor, torch.Tensor, str]:
+    """How float images map to 0-255 pixels: ``pixel = x * scale + offset``, per channel.
+
+    Args:
+        images: float (B, C, H, W) batch (only its channel count and device are used).
+        mean, std: timm's 0-1 normalisation constants (``x * std + mean`` undoes it), or
+        max_value: 1.0 (0-1 floats) or 255.0 (0-255 floats); exactly one of the two ways.
+    Returns:
+        (scale, offset, description): float32 (C,) tensors on the images' device, and a short
+        description of the scale for error messages.
+    Raises:
+        ValueError: neither or both ways given, constants of the wrong length or on the 0-255 scale,
+            a non-positive std, or a max_value other than 1.0 / 255.0.
+    """
+    if (mean is None) != (std is None):
+        raise ValueError("pass both mean and std (timm normalisation constants) or neither")
+    c = images.shape[1]
+    if mean is not None:
+        if max_value is not None:
+            raise ValueError("pass either mean/std or max_value, not both")
+        scale = _as_channel_tensor(std, c, "std", images).flatten() * 255.0
+        offset = _as_channel_tensor(mean, c, "mean", images).flatten() * 255.0
+        return scale, offset, "mean/std"
+    if max_value is None:
+        raise ValueError(
+            "float images need their scale: pass mean=/std= (timm-normalised input, e.g. "
+            "timm.data.IMAGENET_DEFAULT_MEAN/STD) or max_value=1.0 (0-1 floats) or max_value=255.0 (0-255 floats)")
+    if float(max_value) not in (1.0, 255.0):
+        raise ValueError(f"max_value must be 1.0 or 255.0, got {max_value}")
+    scale = torch.full((c,), 255.0 / float(max_value), dtype=torch.float32, device=images.device)
+    return scale, torch.zeros_like(scale), f"max_value={float(max_value)}"
+
+
+def check_float_input(images: torch.Tensor, mean: Constants, std: Constants) -> None:
+    """The checks every path runs first: a (B, C, H, W) batch; uint8 without mean/std, or float."""
+    check_batch(images)
+    if images.dtype == torch.uint8:
+        if mean is not None or std is not None:
+            raise ValueError("mean/std were given but the images are uint8 (already 0-255); drop mean/std")
+    elif not images.is_floating_point():
+        raise TypeError(f"images must be uint8 or floating point, got {images.dtype}")
+
+
+def pixel_tolerance(dtype: torch.dtype) -> float:
+    """How far outside 0-255 a correctly scaled float batch may map (rounding of its dtype)."""
+    return _SCALE_TOLERANCE.get(dtype, 1.0)
+
+
 def to_uint8(images: torch.Tensor, mean: Constants = None, std: Constants = None,
              max_value: Optional[float] = None) -> torch.Tensor:
     """Return the batch as uint8 0-255 pixels, (B, C, H, W), on the input's device.
 
     uint8 input is returned as is. Float input needs either ``mean`` and ``std``
-    (timm's 0-1 normalisation constants) or ``max_value`` (1.0 or 255.0).
+    (timm's 0-1 normalisation constants) or ``max_value`` (1.0 or 255.0); each
+    value becomes ``round(x * scale + offset)`` (float32 multiply, then add, round
+    half to even; see ``float_scale``), clamped to 0-255, after checking that the
+    mapped batch lies within 0-255 up to rounding.
     """
-    check_batch(images)
+    check_float_input(images, mean, std)
     if images.dtype == torch.uint8:
-        if mean is not None or std is not None:
-            raise ValueError("mean/std were given but the images are uint8 (already 0-255); drop mean/std")
         return images
-    if not images.is_floating_point():
-        raise TypeError(f"images must be uint8 or floating point, got {images.dtype}")
-    if (mean is None) != (std is None):
-        raise ValueError("pass both mean and std (timm normalisation constants) or neither")
     x = images if images.dtype == torch.float32 else images.float()
-    scale = "mean/std" if mean is not None else f"max_value={float(max_value) if max_value is not None else None}"
-    if mean is not None:
-        if max_value is not None:
-            raise ValueError("pass either mean/std or max_value, not both")
-        c = x.shape[1]
-        # (x * std + mean) * 255 in one pass; inputs that were integer pixels land within
-        # float32 rounding of an integer, so the rounding below recovers them exactly.
-        x = torch.addcmul(_as_channel_tensor(mean, c, "mean", x) * 255.0, x,
-                          _as_channel_tensor(std, c, "std", x) * 255.0)
-    elif max_value is None:
-        raise ValueError(
-            "float images need their scale: pass mean=/std= (timm-normalised input, e.g. "
-            "timm.data.IMAGENET_DEFAULT_MEAN/STD) or max_value=1.0 (0-1 floats) or max_value=255.0 (0-255 floats)")
-    elif float(max_value) == 1.0:
-        x = x * 255.0
-    elif float(max_value) == 255.0:
-        x = x.clone()  # rounded in place below: never touch the caller's tensor
-    else:
-        raise ValueError(f"max_value must be 1.0 or 255.0, got {max_value}")
-    _check_pixel_range(x, images.dtype, scale)
+    scale, offset, described = float_scale(x, mean, std, max_value)
+    # Inputs that were integer pixels land within float32 rounding of an integer, so the rounding
+    # below recovers them exactly. Multiply and add are two roundings, as in the C kernel.
+    x = x.mul(scale.view(1, -1, 1, 1)).add_(offset.view(1, -1, 1, 1))
+    _check_pixel_range(x, images.dtype, described)
     return x.round_().clamp_(0, 255).to(torch.uint8)

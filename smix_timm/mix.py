@@ -22,8 +22,8 @@ from ._inputs import CHANNEL_ORDERS, Constants, _as_channel_tensor, has_shared_r
 from .apply import BoxPair, apply_mix, patch_box_pairs
 from .official import official_box, official_peak
 from .params import SALIENCYMIX, MixConfig, MixParams, RandomSource, make_rng, sample_mix_params
-from .placement import check_border, check_scheme, peak_positions, saliency_boxes
-from .saliency import BACKENDS, OPENCV_METHODS, resolve_method, saliency_map
+from .placement import check_border, check_scheme, saliency_boxes
+from .saliency import BACKENDS, OPENCV_METHODS, resolve_method, saliency_peaks
 
 PER_CHOICES = ("sample", "batch")
 
@@ -154,8 +154,7 @@ class _SaliencyMixing:
         # every image needed (the usual per-sample case): no gather copy of the batch
         images = x if len(needed) == batch else x[torch.as_tensor(needed, device=x.device)]
         scale = {} if images.dtype == torch.uint8 else dict(mean=self.mean, std=self.std, max_value=self.max_value)
-        maps = saliency_map(images, self.method, channels=self.channels, backend=self.backend, **scale)
-        maxima, minima = peak_positions(maps)
+        maxima, minima = saliency_peaks(images, self.method, channels=self.channels, backend=self.backend, **scale)
         row = {image: k for k, image in enumerate(needed)}
 
         def point(image: int, kind: str) -> Tuple[int, int]:

@@ -81,13 +81,14 @@ def peak_positions(maps: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     """First maximum and first minimum (row-major) of each (B, H, W) map, as (B, 2) [y, x] on the CPU."""
     flat = maps.flatten(1)
     width = maps.shape[-1]
-
-    def to_yx(idx: torch.Tensor) -> torch.Tensor:
-        idx = idx.cpu()
-        return torch.stack([idx // width, idx % width], dim=1)
-
     # torch.argmax/argmin return the first occurrence, like np.argmax on a C-order array.
-    return to_yx(flat.argmax(1)), to_yx(flat.argmin(1))
+    return flat_to_yx(flat.argmax(1), width), flat_to_yx(flat.argmin(1), width)
+
+
+def flat_to_yx(index: torch.Tensor, width: int) -> torch.Tensor:
+    """Row-major flat indices (B,) into an image of ``width`` columns -> (B, 2) [y, x] on the CPU."""
+    index = index.cpu()
+    return torch.stack([index // width, index % width], dim=1)
 
 
 def saliency_boxes(source_point: Tuple[int, int], target_point: Tuple[int, int], lam: float,

@@ -1,7 +1,8 @@
 """Batched saliency detectors (paper sec. 3.1 eq. 1 and sec. 3.3).
 
 ``saliency_map(images, method)`` returns one map per image, (B, H, W) float32
-in [0, 1] on the input's device. Built-in methods: ``fine_grained`` (Montabone
+in [0, 1] on the input's device; ``saliency_peaks`` returns only where each map
+has its first maximum and minimum (all the mixing needs). Built-in methods: ``fine_grained`` (Montabone
 & Soto; bit-exact with OpenCV), ``spectral_residual`` (Hou & Zhang),
 ``frequency_tuned`` (Achanta et al.). ``backend='opencv'`` runs OpenCV per
 image instead (the reference). Users add detectors with
@@ -9,11 +10,13 @@ image instead (the reference). Users add detectors with
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional, Union
+from typing import Callable, Dict, Optional, Tuple, Union
 
 import torch
 
-from .._inputs import CHANNEL_ORDERS, Constants, to_uint8
+from .. import placement
+from .._inputs import CHANNEL_ORDERS, Constants, check_float_input, float_scale, pixel_tolerance, to_uint8
+from . import native
 from .fine_grained_torch import fine_grained
 from .frequency_tuned_torch import frequency_tuned
 from .opencv_backend import opencv_saliency, require_cv2_saliency
@@ -29,7 +32,7 @@ _BUILTINS = dict(_REGISTRY)  # tested against OpenCV: their output is not checke
 OPENCV_METHODS = ("fine_grained", "spectral_residual", "frequency_tuned")
 BACKENDS = ("torch", "opencv")
 
-__all__ = ["saliency_map", "register_saliency_method", "available_methods", "resolve_method",
+__all__ = ["saliency_map", "saliency_peaks", "register_saliency_method", "available_methods", "resolve_method",
            "require_cv2_saliency"]
 
 
@@ -81,6 +84,37 @@ def _check_output(maps: torch.Tensor, images: torch.Tensor, name: str, trusted: 
     return maps
 
 
+def _check_choices(channels: str, backend: str) -> None:
+    if channels not in CHANNEL_ORDERS:
+        raise ValueError(f"channels must be one of {CHANNEL_ORDERS}, got {channels!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+
+
+def _fused_fine_grained(images: torch.Tensor, method, backend: str, channels: str, mean: Constants,
+                        std: Constants, max_value: Optional[float], maps: Optional[str], peaks: bool):
+    """(maps, int32 [argmax, argmin]) from the fused C kernel, or None where it does not apply.
+
+    It applies to the built-in fine_grained on CPU uint8 or float32 batches; float pixels are mapped
+    inside the kernel (no uint8 copy of the batch), with the range check of ``to_uint8``.
+    """
+    if (backend != "torch" or not isinstance(method, str) or method != "fine_grained"
+            or _REGISTRY.get(method) is not _BUILTINS[method] or images.device.type != "cpu"
+            or images.dtype not in (torch.uint8, torch.float32) or native.load() is None):
+        return None
+    threads = torch.get_num_threads()
+    if images.dtype == torch.uint8:
+        return native.fine_grained_u8_native(images, channels, threads, maps=maps, peaks=peaks)
+    scale, offset, described = float_scale(images, mean, std, max_value)
+    out, top, outside = native.fine_grained_f32_native(images, scale.tolist(), offset.tolist(),
+                                                       pixel_tolerance(images.dtype), channels, threads,
+                                                       maps=maps, peaks=peaks)
+    if outside:
+        to_uint8(images, mean=mean, std=std, max_value=max_value)  # raises, naming the range and the likely cause
+        raise ValueError(f"float images given with {described} map to {outside} values outside 0-255")
+    return out, top
+
+
 def saliency_map(images: torch.Tensor, method: Union[str, Detector] = "fine_grained", *,
                  mean: Constants = None, std: Constants = None, max_value: Optional[float] = None,
                  channels: str = "rgb", backend: str = "torch") -> torch.Tensor:
@@ -91,11 +125,12 @@ def saliency_map(images: torch.Tensor, method: Union[str, Detector] = "fine_grai
     because the detectors (like OpenCV's) are defined on 0-255 pixels.
     ``channels`` says whether a 3-channel tensor is RGB (timm) or BGR (cv2.imread).
     """
-    if channels not in CHANNEL_ORDERS:
-        raise ValueError(f"channels must be one of {CHANNEL_ORDERS}, got {channels!r}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    pixels = to_uint8(images, mean=mean, std=std, max_value=max_value)  # checks the batch too
+    _check_choices(channels, backend)
+    check_float_input(images, mean, std)
+    fused = _fused_fine_grained(images, method, backend, channels, mean, std, max_value, maps="unit", peaks=False)
+    if fused is not None:
+        return fused[0]
+    pixels = to_uint8(images, mean=mean, std=std, max_value=max_value)
     if backend == "opencv":
         if callable(method) or method not in OPENCV_METHODS:
             raise ValueError(f"backend='opencv' supports {OPENCV_METHODS}, not {method!r}; use backend='torch'")
@@ -107,3 +142,26 @@ def saliency_map(images: torch.Tensor, method: Union[str, Detector] = "fine_grai
     # User detectors see uint8 RGB pixels, whatever order the caller had.
     rgb = pixels.flip(1) if channels == "bgr" and pixels.shape[1] == 3 else pixels
     return _check_output(method(rgb), images, type(method).__name__, trusted=False)
+
+
+def saliency_peaks(images: torch.Tensor, method: Union[str, Detector] = "fine_grained", *,
+                   mean: Constants = None, std: Constants = None, max_value: Optional[float] = None,
+                   channels: str = "rgb", backend: str = "torch") -> Tuple[torch.Tensor, torch.Tensor]:
+    """Where each image's saliency map has its first maximum and first minimum (paper sec. 3.1, eq. 2).
+
+    Args:
+        images, method, mean, std, max_value, channels, backend: as for ``saliency_map``.
+    Returns:
+        (maxima, minima): (B, 2) int64 [y, x] on the CPU, first occurrence in row-major order,
+        exactly ``placement.peak_positions(saliency_map(...))``. The built-in fine_grained on CPU
+        finds them inside the C kernel without writing the maps out.
+    """
+    _check_choices(channels, backend)
+    check_float_input(images, mean, std)
+    fused = _fused_fine_grained(images, method, backend, channels, mean, std, max_value, maps=None, peaks=True)
+    if fused is None:
+        return placement.peak_positions(saliency_map(images, method, mean=mean, std=std, max_value=max_value,
+                                                     channels=channels, backend=backend))
+    flat = fused[1].to(torch.int64)
+    width = images.shape[-1]
+    return placement.flat_to_yx(flat[:, 0], width), placement.flat_to_yx(flat[:, 1], width)

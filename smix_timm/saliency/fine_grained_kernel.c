@@ -1,190 +1,299 @@
 /* Fine-grained static saliency (Montabone & Soto 2010), one fused pass per image.
  *
- * Bit-exact with OpenCV contrib's StaticSaliencyFineGrained (DESIGN.md sec. 3):
+ * Bit-exact with OpenCV contrib's StaticSaliencyFineGrained (docs/saliency.md):
  * fixed-point BGR2GRAY, two 3x3 Gaussian passes (reflect-101, (s+8)>>4), float32
  * integral image (row sums, then rows added top to bottom), centre-surround
  * on/off at six scales in float32 in OpenCV's order, mixScales and mixOnOff.
- * Build flags must keep IEEE float semantics: no -ffast-math, -ffp-contract=off.
+ *
+ * Built by setup.py as the extension smix_timm.saliency._fine_grained and called
+ * through ctypes (which releases the GIL). Build flags must keep IEEE float
+ * semantics: no -ffast-math, -ffp-contract=off (no fused multiply-add).
  */
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const int SCALES[6] = {12, 24, 48, 28, 56, 112};
+/* The entry points are compiled for three x86-64 levels and the dynamic loader picks the best one
+ * the CPU has (function multiversioning through an ifunc resolver): no instruction the CPU lacks
+ * ever runs. Elsewhere (arm64: NEON is baseline) the build's own target is used. */
+#if defined(__x86_64__) && defined(__ELF__) && \
+    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
+#define SMIX_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define SMIX_DISPATCH_NAME "x86-64 v4/v3/baseline, chosen at load time"
+#else
+#define SMIX_DISPATCH
+#define SMIX_DISPATCH_NAME "the build's target"
+#endif
+#define INLINE static inline __attribute__((always_inline))
 
-static inline int reflect101(int i, int n) {
+static const int SCALES[6] = {12, 24, 48, 28, 56, 112};
+#define PAD 112  /* the largest scale: each integral row carries this many replicated columns per side */
+/* At most this many pixels: every integral entry (<= 255 * H * W) is an integer below 2^24, so the
+ * float32 sums are exact in any order and the row prefix is summed in int32 (no float chain). */
+#define EXACT_INTEGRAL_PIXELS 65793
+
+INLINE int reflect101(int i, int n) {
     if (n == 1) return 0;
     if (i < 0) return -i;
     if (i >= n) return 2 * n - 2 - i;
     return i;
 }
 
-static void blur3(const uint8_t *src, uint8_t *dst, int h, int w, int *tmp) {
-    /* tmp: h * w ints holding the horizontal pass; border columns/rows via reflect101, the
-     * interior without it so that the compiler vectorises it */
+INLINE uint8_t gray_of(int b, int g, int r) {
+    return (uint8_t)((3735 * b + 19235 * g + 9798 * r + 16384) >> 15);
+}
+
+/* [1 2 1]^2 / 16 blur of uint8 with OpenCV's rounding; tmp holds the horizontal pass (<= 1020). */
+INLINE void blur3(const uint8_t *src, uint8_t *dst, int h, int w, uint16_t *tmp) {
     for (int y = 0; y < h; y++) {
         const uint8_t *r = src + (size_t)y * w;
-        int *t = tmp + (size_t)y * w;
-        t[0] = r[reflect101(-1, w)] + 2 * r[0] + r[reflect101(1, w)];
-        for (int x = 1; x < w - 1; x++) t[x] = r[x - 1] + 2 * r[x] + r[x + 1];
-        if (w > 1) t[w - 1] = r[reflect101(w - 2, w)] + 2 * r[w - 1] + r[reflect101(w, w)];
+        uint16_t *t = tmp + (size_t)y * w;
+        t[0] = (uint16_t)(r[reflect101(-1, w)] + 2 * r[0] + r[reflect101(1, w)]);
+        for (int x = 1; x < w - 1; x++) t[x] = (uint16_t)(r[x - 1] + 2 * r[x] + r[x + 1]);
+        if (w > 1) t[w - 1] = (uint16_t)(r[w - 2] + 2 * r[w - 1] + r[reflect101(w, w)]);
     }
     for (int y = 0; y < h; y++) {
-        const int *a = tmp + (size_t)reflect101(y - 1, h) * w;
-        const int *b = tmp + (size_t)y * w;
-        const int *c = tmp + (size_t)reflect101(y + 1, h) * w;
+        const uint16_t *a = tmp + (size_t)reflect101(y - 1, h) * w;
+        const uint16_t *b = tmp + (size_t)y * w;
+        const uint16_t *c = tmp + (size_t)reflect101(y + 1, h) * w;
         uint8_t *d = dst + (size_t)y * w;
         for (int x = 0; x < w; x++) d[x] = (uint8_t)((a[x] + 2 * b[x] + c[x] + 8) >> 4);
     }
 }
 
-/* One scale on x in [xa, xb) of one row. X1 / X2 give the window's integral columns: either a
- * constant (clamped at the border) or affine in x, so every variant vectorises. Float32 order as
- * OpenCV's getMean: ((I[y2,x2] + I[y1,x1]) - I[y2,x1]) - I[y1,x2], then (box - g) / (count - 1). */
-#define DEFINE_SEGMENT(NAME, X1, X2)                                                          \
-    static void NAME(const float *r1, const float *r2, const uint8_t *gr, uint16_t *on,        \
-                     uint16_t *off, int xa, int xb, int sc, int dy, int w) {                    \
-        for (int x = xa; x < xb; x++) {                                                         \
-            int x1 = (X1), x2 = (X2);                                                           \
-            float g = (float)gr[x];                                                             \
-            float box = ((r2[x2] + r1[x1]) - r2[x1]) - r1[x2];                                  \
-            float d = g - (box - g) / (float)((x2 - x1) * dy - 1);                              \
-            int t = (int)d;                                                                     \
-            on[x] += (uint16_t)(t > 0 ? t : 0);                                                 \
-            off[x] += (uint16_t)(t < 0 ? -t : 0);                                               \
-        }                                                                                       \
-        (void)sc; (void)w;                                                                      \
-    }
-DEFINE_SEGMENT(seg_clamp_both, 0, w)
-DEFINE_SEGMENT(seg_clamp_left, 0, x + sc + 1)
-DEFINE_SEGMENT(seg_clamp_right, x - sc + 1, w)
-DEFINE_SEGMENT(seg_interior, x - sc + 1, x + sc + 1)
-
-static void scale_row(const float *r1, const float *r2, const uint8_t *gr, uint16_t *on, uint16_t *off,
-                      int sc, int dy, int w) {
-    int a = sc - 1 < w ? sc - 1 : w;      /* x < a: left end clamped to 0 */
-    int b = w - sc > 0 ? w - sc : 0;      /* x >= b: right end clamped to W */
-    if (a <= b) {
-        seg_clamp_left(r1, r2, gr, on, off, 0, a, sc, dy, w);
-        seg_interior(r1, r2, gr, on, off, a, b, sc, dy, w);
-        seg_clamp_right(r1, r2, gr, on, off, b, w, sc, dy, w);
-    } else {
-        seg_clamp_left(r1, r2, gr, on, off, 0, b, sc, dy, w);
-        seg_clamp_both(r1, r2, gr, on, off, b, a, sc, dy, w);
-        seg_clamp_right(r1, r2, gr, on, off, a, w, sc, dy, w);
+/* cv::integral(gray, CV_32F) into rows of PAD + W + 1 + PAD floats: row y + 1, column x + 1 holds
+ * the sum over [0, y] x [0, x]; the left padding stays 0 (= column 0), the right one repeats column
+ * W, so that a window clamped at the border reads the same values at unclamped indices. */
+INLINE void integral_f32(const uint8_t *gray, float *integral, int h, int w, int32_t *prefix) {
+    size_t iw = (size_t)w + 1 + 2 * PAD;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *g = gray + (size_t)y * w;
+        const float *above = integral + (size_t)y * iw + PAD + 1;
+        float *row = integral + (size_t)(y + 1) * iw + PAD + 1;
+        if ((size_t)h * w <= EXACT_INTEGRAL_PIXELS) {
+            int32_t s = 0;
+            for (int x = 0; x < w; x++) prefix[x] = s += g[x];
+            for (int x = 0; x < w; x++) row[x] = above[x] + (float)prefix[x];
+        } else {  /* OpenCV's order: a float running sum along the row, then the row above added */
+            float s = 0.0f;
+            for (int x = 0; x < w; x++) {
+                s += (float)g[x];
+                row[x] = above[x] + s;
+            }
+        }
+        for (int x = 0; x < PAD; x++) row[w + x] = row[w - 1];
     }
 }
 
-/* Scratch buffers for images of one size, allocated once per batch: fresh allocations of this
- * size are page-faulted in on every image, which cost more than half of the work at 224x224. */
+/* Scratch buffers for images of one size, allocated once per call. */
 typedef struct {
     uint8_t *gray, *blur;
-    int *tmp;
-    float *integral;
-    uint16_t *on, *off;
+    uint16_t *tmp, *on, *off;
+    float *integral;  /* (H + 1) padded rows, see integral_f32 */
+    float *widths;    /* per scale and column: the width of the clamped window */
+    int32_t *prefix;
 } Workspace;
 
 static void workspace_free(Workspace *ws) {
-    free(ws->gray); free(ws->blur); free(ws->tmp); free(ws->integral); free(ws->on); free(ws->off);
+    free(ws->gray); free(ws->blur); free(ws->tmp); free(ws->on); free(ws->off);
+    free(ws->integral); free(ws->widths); free(ws->prefix);
 }
 
 static int workspace_alloc(Workspace *ws, int h, int w) {
     size_t n = (size_t)h * w;
     ws->gray = malloc(n);
     ws->blur = malloc(n);
-    ws->tmp = malloc(n * sizeof(int));
-    ws->integral = calloc((size_t)(h + 1) * ((size_t)w + 1), sizeof(float)); /* row 0, column 0 stay 0 */
+    ws->tmp = malloc(n * sizeof(uint16_t));
     ws->on = malloc(n * sizeof(uint16_t));
     ws->off = malloc(n * sizeof(uint16_t));
-    if (!ws->gray || !ws->blur || !ws->tmp || !ws->integral || !ws->on || !ws->off) {
+    ws->integral = calloc((size_t)(h + 1) * ((size_t)w + 1 + 2 * PAD), sizeof(float));
+    ws->widths = malloc(6 * (size_t)w * sizeof(float));
+    ws->prefix = malloc((size_t)w * sizeof(int32_t));
+    if (!ws->gray || !ws->blur || !ws->tmp || !ws->on || !ws->off || !ws->integral || !ws->widths || !ws->prefix) {
         workspace_free(ws);
         return -1;
     }
+    for (int k = 0; k < 6; k++)
+        for (int x = 0; x < w; x++) {
+            int x1 = x - SCALES[k] + 1, x2 = x + SCALES[k] + 1;
+            ws->widths[k * w + x] = (float)((x2 < w ? x2 : w) - (x1 > 0 ? x1 : 0));
+        }
     return 0;
 }
 
-/* One image. img: C x H x W uint8 (planar, C in {1, 3}); out: H x W uint8.
- * channel_b: index of the blue plane (0 for BGR, 2 for RGB). */
-static void fine_grained_one(const uint8_t *img, int c, int h, int w, int channel_b, uint8_t *out,
-                             Workspace *ws) {
-    size_t n = (size_t)h * w, iw = (size_t)w + 1;
-    uint8_t *gray = ws->gray, *blur = ws->blur;
-    int *tmp = ws->tmp;
-    float *integral = ws->integral;
-    uint16_t *on = ws->on, *off = ws->off;
-    memset(on, 0, n * sizeof(uint16_t));
-    memset(off, 0, n * sizeof(uint16_t));
-    if (c == 1) {
-        memcpy(gray, img, n);
-    } else {
-        const uint8_t *pb = img + n * channel_b, *pg = img + n, *pr = img + n * (2 - channel_b);
-        for (size_t i = 0; i < n; i++)
-            gray[i] = (uint8_t)((3735 * pb[i] + 19235 * pg[i] + 9798 * pr[i] + 16384) >> 15);
-    }
-    blur3(gray, blur, h, w, tmp);
-    blur3(blur, gray, h, w, tmp); /* gray now holds the twice-blurred image */
+/* Where a map goes: nowhere (NULL), as uint8 0-255, or as float32 in [0, 1] (OpenCV's
+ * computeSaliency output: convertTo(CV_32F, 1.0f / 255.0f), i.e. v * float(1 / 255)). */
+typedef struct {
+    uint8_t *u8;
+    float *unit;
+} MapOut;
 
-    for (int y = 0; y < h; y++) {
-        float s = 0.0f;
-        const float *above = integral + (size_t)y * iw;
-        float *row = integral + (size_t)(y + 1) * iw;
-        for (int x = 0; x < w; x++) {
-            s += (float)gray[(size_t)y * w + x];
-            row[x + 1] = above[x + 1] + s;
-        }
-    }
-
-    for (int k = 0; k < 6; k++) {
-        int sc = SCALES[k];
-        for (int y = 0; y < h; y++) {
-            int y1 = y - sc + 1 < 0 ? 0 : y - sc + 1;
-            int y2 = y + sc + 1 > h ? h : y + sc + 1;
-            const float *r1 = integral + (size_t)y1 * iw, *r2 = integral + (size_t)y2 * iw;
-            const uint8_t *gr = gray + (size_t)y * w;
-            uint16_t *on_r = on + (size_t)y * w, *off_r = off + (size_t)y * w;
-            scale_row(r1, r2, gr, on_r, off_r, sc, y2 - y1, w);
-        }
-    }
-
-    /* mixScales: per-image max of the sums, (uchar)(255. * (float)(s / (float)max)). The sums are
-     * integers in [0, 6 * 255], so each formula is evaluated once per possible value (a lookup
-     * table: the same operations, hence the same bits) instead of once per pixel. */
-    int max_on = 0, max_off = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (on[i] > max_on) max_on = on[i];
-        if (off[i] > max_off) max_off = off[i];
-    }
-    uint8_t lut_on[6 * 255 + 1], lut_off[6 * 255 + 1];
-    for (int v = 0; v <= max_on; v++)
-        lut_on[v] = max_on ? (uint8_t)(int)(255. * (float)((float)v / (float)max_on)) : 0;
-    for (int v = 0; v <= max_off; v++)
-        lut_off[v] = max_off ? (uint8_t)(int)(255. * (float)((float)v / (float)max_off)) : 0;
-    uint8_t *on8 = gray, *off8 = blur; /* reuse buffers */
-    int m = 0;
-    for (size_t i = 0; i < n; i++) {
-        on8[i] = lut_on[on[i]];
-        off8[i] = lut_off[off[i]];
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (on8[i] > m) m = on8[i];
-        if (off8[i] > m) m = off8[i];
-    }
-    /* mixOnOff: (uchar)(255. * (float)(on + off) / (float)max(max on, max off)), through int;
-     * on + off is in [0, 510] */
-    uint8_t lut_mix[511];
-    for (int v = 0; v <= 510; v++)
-        lut_mix[v] = m ? (uint8_t)((int)(255. * (float)v / (float)m) & 255) : 0;
-    for (size_t i = 0; i < n; i++) out[i] = lut_mix[on8[i] + off8[i]];
+INLINE MapOut map_at(void *out, int out_float, size_t offset) {
+    MapOut m = {NULL, NULL};
+    if (out && out_float) m.unit = (float *)out + offset;
+    else if (out) m.u8 = (uint8_t *)out + offset;
+    return m;
 }
 
-/* A batch of images, contiguous (B, C, H, W) -> (B, H, W). Returns 0 or -1 (no memory). */
-int smix_fine_grained_batch(const uint8_t *imgs, int b, int c, int h, int w, int channel_b, uint8_t *out) {
+/* The gray image in ws->gray -> the map in out and, in peaks (if not NULL), the row-major index of
+ * the map's first maximum and first minimum. */
+INLINE void saliency_of_gray(int h, int w, MapOut out, int32_t *peaks, Workspace *ws) {
+    size_t n = (size_t)h * w, iw = (size_t)w + 1 + 2 * PAD;
+    uint8_t *gray = ws->gray;
+    uint16_t *on = ws->on, *off = ws->off;
+    if (n == 1) {  /* a 1x1 window has no surround (0 / 0 in OpenCV): its map is 0 */
+        if (out.u8) out.u8[0] = 0;
+        if (out.unit) out.unit[0] = 0.0f;
+        if (peaks) peaks[0] = peaks[1] = 0;
+        return;
+    }
+    blur3(gray, ws->blur, h, w, ws->tmp);
+    blur3(ws->blur, gray, h, w, ws->tmp); /* gray now holds the twice-blurred image */
+    integral_f32(gray, ws->integral, h, w, ws->prefix);
+
+    /* Centre-surround at the six scales, all of them per pixel so the sums stay in registers.
+     * Float32 order as OpenCV's getMean: ((I[y2,x2] + I[y1,x1]) - I[y2,x1]) - I[y1,x2], then
+     * (box - g) / (count - 1); t = (int)(g - that) lies in [-255, 255]. The sums of |t| and of t
+     * give on = sum of max(t, 0) and off = sum of max(-t, 0) exactly. */
+    int max_on = 0, max_off = 0;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *gr = gray + (size_t)y * w;
+        const float *a1[6], *a2[6], *b1[6], *b2[6];
+        float dy[6];
+        for (int k = 0; k < 6; k++) {
+            int sc = SCALES[k];
+            int y1 = y - sc + 1 < 0 ? 0 : y - sc + 1;
+            int y2 = y + sc + 1 > h ? h : y + sc + 1;
+            const float *r1 = ws->integral + (size_t)y1 * iw + PAD, *r2 = ws->integral + (size_t)y2 * iw + PAD;
+            a1[k] = r1 - sc + 1; a2[k] = r2 - sc + 1;  /* column x1 = x - sc + 1 */
+            b1[k] = r1 + sc + 1; b2[k] = r2 + sc + 1;  /* column x2 = x + sc + 1 */
+            dy[k] = (float)(y2 - y1);
+        }
+        const float *wd = ws->widths;
+        uint16_t *on_r = on + (size_t)y * w, *off_r = off + (size_t)y * w;
+        for (int x = 0; x < w; x++) {
+            float g = (float)gr[x];
+            int32_t mag = 0, sum = 0;
+            for (int k = 0; k < 6; k++) {
+                float box = ((b2[k][x] + a1[k][x]) - a2[k][x]) - b1[k][x];
+                float d = g - (box - g) / (wd[k * w + x] * dy[k] - 1.0f);
+                int32_t t = (int32_t)d;
+                mag += t < 0 ? -t : t;
+                sum += t;
+            }
+            int v_on = (mag + sum) >> 1, v_off = (mag - sum) >> 1;
+            on_r[x] = (uint16_t)v_on;
+            off_r[x] = (uint16_t)v_off;
+            max_on = v_on > max_on ? v_on : max_on;
+            max_off = v_off > max_off ? v_off : max_off;
+        }
+    }
+
+    /* mixScales: (uchar)(255. * (float)(s / (float)max)) per map. The sums are integers in
+     * [0, 6 * 255], so each formula is evaluated once per possible value (a lookup table: the same
+     * operations, hence the same bits). Each map's maximum becomes 255, so mixOnOff's divisor
+     * max(max on, max off) is 255 (or 0: all zero) and (uchar)(int)(255. * (on + off) / 255.) is
+     * (on + off) & 255: sums above 255 wrap through the int, as in OpenCV. */
+    uint8_t lut_on[6 * 255 + 1], lut_off[6 * 255 + 1];
+    for (int v = 0; v <= max_on; v++) lut_on[v] = max_on ? (uint8_t)(int)(255. * (float)((float)v / (float)max_on)) : 0;
+    for (int v = 0; v <= max_off; v++) lut_off[v] = max_off ? (uint8_t)(int)(255. * (float)((float)v / (float)max_off)) : 0;
+    if (!peaks && out.u8) {
+        for (size_t i = 0; i < n; i++) out.u8[i] = (uint8_t)((lut_on[on[i]] + lut_off[off[i]]) & 255);
+        return;
+    }
+    const float to_unit = 1.0f / 255.0f;
+    if (!peaks && out.unit) {
+        for (size_t i = 0; i < n; i++) out.unit[i] = (float)((lut_on[on[i]] + lut_off[off[i]]) & 255) * to_unit;
+        return;
+    }
+    int hi = -1, lo = 256;
+    size_t at_hi = 0, at_lo = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = (lut_on[on[i]] + lut_off[off[i]]) & 255;
+        if (out.u8) out.u8[i] = (uint8_t)v;
+        if (out.unit) out.unit[i] = (float)v * to_unit;
+        if (v > hi) { hi = v; at_hi = i; }
+        if (v < lo) { lo = v; at_lo = i; }
+    }
+    peaks[0] = (int32_t)at_hi;
+    peaks[1] = (int32_t)at_lo;
+}
+
+const char *smix_fine_grained_dispatch(void) { return SMIX_DISPATCH_NAME; }
+
+/* A batch of uint8 images, contiguous (B, C, H, W), C in {1, 3}. channel_b: index of the blue
+ * plane (0 for BGR, 2 for RGB). Writes the (B, H, W) maps to out (uint8, or float32 in [0, 1] if
+ * out_float) and/or the (B, 2) first maximum and minimum (row-major index) of each map to peaks;
+ * either may be NULL. Returns 0, or -1 (no memory). */
+SMIX_DISPATCH
+int smix_fine_grained_u8(const uint8_t *imgs, int b, int c, int h, int w, int channel_b, void *out,
+                         int out_float, int32_t *peaks) {
     size_t n = (size_t)h * w;
     Workspace ws;
     if (workspace_alloc(&ws, h, w)) return -1;
-    for (int i = 0; i < b; i++)
-        fine_grained_one(imgs + (size_t)i * c * n, c, h, w, channel_b, out + (size_t)i * n, &ws);
+    for (int i = 0; i < b; i++) {
+        const uint8_t *img = imgs + (size_t)i * c * n;
+        if (c == 1) {
+            memcpy(ws.gray, img, n);
+        } else {
+            const uint8_t *pb = img + n * channel_b, *pg = img + n, *pr = img + n * (2 - channel_b);
+            for (size_t j = 0; j < n; j++) ws.gray[j] = gray_of(pb[j], pg[j], pr[j]);
+        }
+        saliency_of_gray(h, w, map_at(out, out_float, (size_t)i * n), peaks ? peaks + 2 * (size_t)i : NULL, &ws);
+    }
     workspace_free(&ws);
     return 0;
+}
+
+/* The pixel a float maps to: v = x * scale + offset (two float32 roundings, no fused multiply-add),
+ * clamped to [0, 255] and rounded half to even (adding and removing 1.5 * 2^23 rounds in the FPU's
+ * default mode), as torch's x.mul(scale).add(offset).round().clamp(0, 255). NaN lands on 0. */
+INLINE int pixel_of(float v) {
+    float c = v > 0.0f ? v : 0.0f;
+    c = c < 255.0f ? c : 255.0f;
+    return (int)((c + 12582912.0f) - 12582912.0f);
+}
+
+INLINE int out_of_range(float v, float tol) {
+    return !(v >= -tol && v <= 255.0f + tol);  /* NaN fails both */
+}
+
+/* As smix_fine_grained_u8 for float images, contiguous (B, C, H, W), each value mapped to its pixel
+ * with pixel_of(x * scale[c] + offset[c]) on the way to gray. Returns -1 (no memory) or the number
+ * of mapped values outside [-tol, 255 + tol] or not finite: where it is not 0 the input's scale was
+ * wrong and the maps mean nothing. */
+SMIX_DISPATCH
+long long smix_fine_grained_f32(const float *imgs, int b, int c, int h, int w, int channel_b,
+                                const float *scale, const float *offset, float tol, void *out, int out_float,
+                                int32_t *peaks) {
+    size_t n = (size_t)h * w;
+    long long bad = 0;
+    Workspace ws;
+    if (workspace_alloc(&ws, h, w)) return -1;
+    for (int i = 0; i < b; i++) {
+        const float *img = imgs + (size_t)i * c * n;
+        int32_t count = 0;
+        if (c == 1) {
+            float s = scale[0], o = offset[0];
+            for (size_t j = 0; j < n; j++) {
+                float v = img[j] * s + o;
+                count += out_of_range(v, tol);
+                ws.gray[j] = (uint8_t)pixel_of(v);
+            }
+        } else {
+            int kr = 2 - channel_b;
+            const float *pb = img + n * channel_b, *pg = img + n, *pr = img + n * kr;
+            float sb = scale[channel_b], sg = scale[1], sr = scale[kr];
+            float ob = offset[channel_b], og = offset[1], orr = offset[kr];
+            for (size_t j = 0; j < n; j++) {
+                float vb = pb[j] * sb + ob, vg = pg[j] * sg + og, vr = pr[j] * sr + orr;
+                count += out_of_range(vb, tol) + out_of_range(vg, tol) + out_of_range(vr, tol);
+                ws.gray[j] = gray_of(pixel_of(vb), pixel_of(vg), pixel_of(vr));
+            }
+        }
+        bad += count;
+        saliency_of_gray(h, w, map_at(out, out_float, (size_t)i * n), peaks ? peaks + 2 * (size_t)i : NULL, &ws);
+    }
+    workspace_free(&ws);
+    return bad;
 }

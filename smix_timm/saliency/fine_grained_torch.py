@@ -149,7 +149,7 @@ def fine_grained(images: torch.Tensor, channels: str = "rgb", impl: str = "auto"
     if images.device.type == "cpu" and impl != "eager":
         from .native import fine_grained_u8_native, load
         if impl == "native" or load() is not None:
-            return u8_to_unit(fine_grained_u8_native(images, channels, torch.get_num_threads()))
+            return fine_grained_u8_native(images, channels, torch.get_num_threads(), maps="unit")[0]
     maps = [fine_grained_u8(part, channels) for part in images.split(chunk)]
     return u8_to_unit(torch.cat(maps))
 

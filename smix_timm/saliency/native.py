@@ -1,97 +1,78 @@
-"""The fused C kernel of fine_grained_kernel.c: built once with the system C compiler, called via ctypes.
+"""The fused C kernel of fine_grained_kernel.c, compiled at install time, called through ctypes.
 
-The build goes to ``$SMIX_CACHE`` (default ~/.cache/smix)/kernels/, named by a
-hash of source, flags and compiler, written atomically (several DataLoader
-workers or DDP ranks may race), with its sha256 beside it: a file that does not
-match (truncated, damaged) is rebuilt, never loaded. ctypes releases the GIL, so a thread pool runs
-images in parallel. Where no compiler works, ``load()`` returns None and the
-eager torch path is used; ``SMIX_NATIVE=0`` turns the kernel off.
+``pip install`` (setup.py) builds the kernel as the extension module
+``smix_timm.saliency._fine_grained``; nothing is compiled at run time, so a
+compute node without a compiler runs the same code. The kernel carries
+x86-64 v4 / v3 / baseline clones and the dynamic loader picks the best one the
+CPU has. ctypes releases the GIL during a call, so a thread pool runs parts of
+a batch in parallel.
+
+Where the extension is missing (installed without a compiler) or older than its
+source (an edited checkout not reinstalled), ``load()`` returns None, one
+warning says why and how to fix it, and the eager torch path runs (same
+results, slower). ``SMIX_NATIVE=0`` turns the kernel off without a warning.
 """
 from __future__ import annotations
 
 import ctypes
 import hashlib
+import importlib.util
 import os
-import platform
-import shutil
-import subprocess
-import tempfile
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 
+EXTENSION = "smix_timm.saliency._fine_grained"
 SOURCE = os.path.join(os.path.dirname(__file__), "fine_grained_kernel.c")
-# IEEE float semantics are part of the result: no -ffast-math, no FMA contraction.
-FLAGS = ["-O3", "-march=native", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math"]
 _lock = threading.Lock()
-_lib = None
+_lib: Optional[ctypes.CDLL] = None
 _tried = False
+_pool: Optional[Tuple[int, int, ThreadPoolExecutor]] = None  # (pid, threads, pool)
+
+_U8_ARGS = [ctypes.c_void_p] + [ctypes.c_int] * 5 + [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+_F32_ARGS = ([ctypes.c_void_p] + [ctypes.c_int] * 5 + [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_float]
+             + [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p])
+MAP_KINDS = {None: None, "u8": torch.uint8, "unit": torch.float32}
 
 
-def _cache_dir() -> str:
-    return os.path.join(os.environ.get("SMIX_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "smix")),
-                        "kernels")
-
-
-def _cpu_signature() -> str:
-    """-march=native code must not run on another CPU: key the cache by the CPU's feature flags."""
+def extension_path() -> Optional[str]:
+    """File of the compiled extension, or None where the install did not build it."""
     try:
-        with open("/proc/cpuinfo") as f:
-            return next((line for line in f if line.startswith(("flags", "Features"))), platform.processor())
-    except OSError:
-        return platform.processor()
+        spec = importlib.util.find_spec(EXTENSION)
+    except (ImportError, ValueError):
+        return None
+    return spec.origin if spec is not None and spec.origin and os.path.exists(spec.origin) else None
 
 
-def _digest(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def _verified(target: str) -> bool:
-    """Whether ``target`` is the complete file its build wrote (sha256 in the ``.sha256`` beside it).
-
-    A truncated or damaged shared object would not fail to load: it would kill the process (SIGBUS)
-    when a page of it is touched, in every DataLoader worker. So nothing unverified is loaded.
-    """
+def _source_sha256() -> Optional[str]:
     try:
-        with open(target + ".sha256") as f:
-            return f.read().strip() == _digest(target)
-    except OSError:
-        return False
+        with open(SOURCE, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:  # an installed wheel without the source: nothing to compare with
+        return None
 
 
-def _build(compiler: str) -> str:
-    with open(SOURCE, "rb") as f:
-        source = f.read()
-    salt = " ".join(FLAGS + [compiler, platform.machine(), _cpu_signature()])
-    key = hashlib.sha256(source + salt.encode()).hexdigest()[:16]
-    target = os.path.join(_cache_dir(), f"fine_grained_{key}.so")
-    if os.path.exists(target) and _verified(target):
-        return target
-    os.makedirs(_cache_dir(), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=_cache_dir())
-    os.close(fd)
-    try:
-        subprocess.run([compiler, *FLAGS, SOURCE, "-o", tmp], check=True, capture_output=True, text=True)
-        digest = _digest(tmp)
-        os.replace(tmp, target)  # atomic: racing processes end with one complete file
-        fd, tmp_digest = tempfile.mkstemp(suffix=".sha256", dir=_cache_dir())
-        with os.fdopen(fd, "w") as f:
-            f.write(digest + "\n")
-        os.replace(tmp_digest, target + ".sha256")
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    if not _verified(target):  # another process replaced the file in between: build again next time
-        raise RuntimeError(f"{target} changed while it was being built (another process?); not loading it")
-    return target
+def _open(path: str) -> ctypes.CDLL:
+    lib = ctypes.CDLL(path)
+    lib.smix_fine_grained_u8.restype = ctypes.c_int
+    lib.smix_fine_grained_u8.argtypes = _U8_ARGS
+    lib.smix_fine_grained_f32.restype = ctypes.c_longlong
+    lib.smix_fine_grained_f32.argtypes = _F32_ARGS
+    lib.smix_fine_grained_dispatch.restype = ctypes.c_char_p
+    lib.smix_fine_grained_source_sha256.restype = ctypes.c_char_p
+    built = lib.smix_fine_grained_source_sha256().decode()
+    current = _source_sha256()
+    if current is not None and built != current:
+        raise RuntimeError(f"{path} was built from another version of fine_grained_kernel.c; "
+                           "reinstall the package (pip install -e . or bash tools/install.sh) to rebuild it")
+    return lib
 
 
 def load() -> Optional[ctypes.CDLL]:
-    """The compiled kernel, or None (with one warning) where it cannot be built."""
+    """The compiled kernel, or None (with one warning per process) where it cannot be used."""
     global _lib, _tried
     if os.environ.get("SMIX_NATIVE", "1") == "0":
         return None
@@ -99,43 +80,114 @@ def load() -> Optional[ctypes.CDLL]:
         if _tried:
             return _lib
         _tried = True
-        compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+        path = extension_path()
         try:
-            if compiler is None:
-                raise RuntimeError("no C compiler (cc/gcc/clang) on PATH")
-            lib = ctypes.CDLL(_build(compiler))
-            lib.smix_fine_grained_batch.restype = ctypes.c_int
-            lib.smix_fine_grained_batch.argtypes = [ctypes.c_void_p] + [ctypes.c_int] * 5 + [ctypes.c_void_p]
-            _lib = lib
-        except (OSError, RuntimeError, subprocess.CalledProcessError) as err:
-            detail = getattr(err, "stderr", "") or err
-            warnings.warn(f"smix: the fused fine_grained kernel could not be built ({detail}); "
-                          "using the slower eager torch path (same results)", RuntimeWarning)
+            if path is None:
+                raise RuntimeError(f"the extension {EXTENSION} was not built at install time (no C compiler "
+                                   "then?); reinstall with a C compiler present")
+            _lib = _open(path)
+        except (OSError, RuntimeError, AttributeError) as err:
+            warnings.warn(f"smix: the fused fine_grained kernel is not used: {err}. Running the slower eager "
+                          "torch path (same results).", RuntimeWarning, stacklevel=2)
     return _lib
 
 
-def fine_grained_u8_native(images: torch.Tensor, channels: str, threads: int) -> torch.Tensor:
-    """(B, C, H, W) uint8 CPU -> (B, H, W) uint8 with the C kernel, images split over ``threads``."""
+def dispatch() -> Optional[str]:
+    """Which code the kernel was built for (e.g. the x86-64 clones), or None without the kernel."""
+    lib = load()
+    return lib.smix_fine_grained_dispatch().decode() if lib is not None else None
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """One pool per process and thread count; a forked DataLoader worker makes its own."""
+    global _pool
+    if _pool is None or _pool[0] != os.getpid() or _pool[1] != threads:
+        _pool = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="smix-saliency"))
+    return _pool[2]
+
+
+def _run_split(call: Callable[[int, int], int], batch: int, threads: int) -> List[int]:
+    threads = max(1, min(threads, batch))
+    if threads == 1:
+        return [call(0, batch)]
+    bounds = [round(k * batch / threads) for k in range(threads + 1)]
+    return list(_executor(threads).map(call, bounds[:-1], bounds[1:]))
+
+
+def _require() -> ctypes.CDLL:
     lib = load()
     if lib is None:
-        raise RuntimeError("native kernel unavailable")
+        raise RuntimeError("the fused fine_grained kernel is unavailable (see the warning above)")
+    return lib
+
+
+def _outputs(b: int, h: int, w: int, maps: Optional[str], peaks: bool):
+    if maps not in MAP_KINDS:
+        raise ValueError(f"maps must be one of {list(MAP_KINDS)}, got {maps!r}")
+    out = torch.empty((b, h, w), dtype=MAP_KINDS[maps]) if maps else None
+    top = torch.empty((b, 2), dtype=torch.int32) if peaks else None
+    return out, top
+
+
+def _ptr(t: Optional[torch.Tensor], first: int) -> Optional[int]:
+    """Address of element ``first`` of ``t`` (NULL for None)."""
+    return None if t is None else t.data_ptr() + first * t.element_size()
+
+
+def fine_grained_u8_native(images: torch.Tensor, channels: str, threads: int, maps: Optional[str] = "u8",
+                           peaks: bool = False) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """(B, C, H, W) uint8 CPU -> (B, H, W) maps and/or (B, 2) int32 [argmax, argmin] flat indices.
+
+    Args:
+        images: uint8 pixels, C in {1, 3}, on the CPU.
+        channels: 'rgb' or 'bgr' (order of a 3-channel tensor).
+        threads: parts of the batch run in parallel on this many threads.
+        maps: 'u8' (0-255), 'unit' (float32 in [0, 1], as OpenCV's computeSaliency) or None.
+        peaks: whether to find each map's first maximum and minimum.
+    Returns:
+        (maps or None, peaks or None); a peak is the first maximum / minimum in row-major order.
+    """
+    lib = _require()
     images = images.contiguous()
     b, c, h, w = images.shape
-    out = torch.empty((b, h, w), dtype=torch.uint8)
+    out, top = _outputs(b, h, w, maps, peaks)
     channel_b = 0 if (channels == "bgr" or c == 1) else 2
-    stride_in, stride_out = c * h * w, h * w
 
     def run(start: int, stop: int) -> int:
-        return lib.smix_fine_grained_batch(images.data_ptr() + start * stride_in, stop - start, c, h, w,
-                                           channel_b, out.data_ptr() + start * stride_out)
+        return lib.smix_fine_grained_u8(_ptr(images, start * c * h * w), stop - start, c, h, w, channel_b,
+                                        _ptr(out, start * h * w), int(maps == "unit"), _ptr(top, start * 2))
 
-    threads = max(1, min(threads, b))
-    if threads == 1:
-        codes = [run(0, b)]
-    else:
-        bounds = [round(k * b / threads) for k in range(threads + 1)]
-        with ThreadPoolExecutor(threads) as pool:
-            codes = list(pool.map(run, bounds[:-1], bounds[1:]))
-    if any(codes):
+    if any(code < 0 for code in _run_split(run, b, threads)):
         raise MemoryError(f"fine_grained kernel could not allocate its buffers for {h}x{w} images")
-    return out
+    return out, top
+
+
+def fine_grained_f32_native(images: torch.Tensor, scale: Sequence[float], offset: Sequence[float],
+                            tolerance: float, channels: str, threads: int, maps: Optional[str] = "u8",
+                            peaks: bool = False) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor], int]:
+    """As fine_grained_u8_native for float32 images, each value read as the pixel x * scale + offset.
+
+    The mapping is the one ``smix_timm._inputs.to_uint8`` applies (float32 multiply, then add, round
+    half to even, clamp to 0-255), fused into the kernel's gray pass: no uint8 copy of the batch.
+
+    Returns:
+        (maps or None, peaks or None, number of mapped values outside [-tolerance, 255 + tolerance]
+        or not finite); where that number is not 0 the maps mean nothing and the caller raises.
+    """
+    lib = _require()
+    images = images.contiguous()
+    b, c, h, w = images.shape
+    out, top = _outputs(b, h, w, maps, peaks)
+    channel_b = 0 if (channels == "bgr" or c == 1) else 2
+    scale_c = (ctypes.c_float * c)(*[float(v) for v in scale])
+    offset_c = (ctypes.c_float * c)(*[float(v) for v in offset])
+
+    def run(start: int, stop: int) -> int:
+        return lib.smix_fine_grained_f32(_ptr(images, start * c * h * w), stop - start, c, h, w,
+                                         channel_b, scale_c, offset_c, tolerance, _ptr(out, start * h * w),
+                                         int(maps == "unit"), _ptr(top, start * 2))
+
+    codes = _run_split(run, b, threads)
+    if any(code < 0 for code in codes):
+        raise MemoryError(f"fine_grained kernel could not allocate its buffers for {h}x{w} images")
+    return out, top, int(sum(codes))
