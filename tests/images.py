@@ -5,32 +5,16 @@ several photographs (astronaut, coffee, chelsea, rocket, ...).
 """
 from __future__ import annotations
 
-import os
 from typing import Dict
 
 import numpy as np
 
+from smix_timm.bench import photos as bench_photos
+
 
 def photographs() -> Dict[str, np.ndarray]:
     """Real photographs as RGB uint8 HWC arrays (at least one is always available)."""
-    import matplotlib
-    from PIL import Image
-
-    photos = {}
-    path = os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")
-    photos["grace_hopper"] = np.asarray(Image.open(path).convert("RGB"))
-    try:
-        from skimage import data
-    except ImportError:
-        return photos
-    for name in ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry"):
-        try:
-            img = getattr(data, name)()
-        except Exception:  # a dataset that is not bundled would need a download: skip it
-            continue
-        if img.ndim == 3 and img.shape[2] == 3:
-            photos[name] = np.ascontiguousarray(img)
-    return photos
+    return bench_photos.photographs()
 
 
 def synthetic(rng: np.random.Generator, height: int, width: int) -> np.ndarray:

@@ -51,3 +51,33 @@ def test_accuracy_benchmark_trains_the_chosen_variants(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "| CutMix | 1 |" in table and "| 1.00x |" in table
     assert sorted(os.listdir(tmp_path / "runs")) == ["cutmix-seed0", "saliencymix-per-sample-fine-grained-seed0"]
+
+
+def test_loader_benchmark_runs_timms_loader_on_generated_jpegs(tmp_path, capsys):
+    import benchmark_loader
+    from PIL import Image
+
+    from smix_timm.bench.photos import write_jpeg_folder
+    data = tmp_path / "photos"
+    results = benchmark_loader.main(["--data", str(data), "--images", "24", "--batch", "4", "--workers", "0",
+                                     "--rounds", "1", "--passes", "1", "--json", str(tmp_path / "loader.json")])
+    files = sorted(data.rglob("*.jpg"))
+    assert len(files) == 24 and max(Image.open(files[0]).size) == 500
+    collates = results["collates"]
+    assert set(collates) == {"no mixing (timm fast_collate)", "timm FastCollateMixup (CutMix)", "FastCollateSaliencyMix"}
+    assert collates["timm FastCollateMixup (CutMix)"]["median_ratio"] == 1.0
+    assert all(c["median"] > 0 for c in collates.values())
+    assert "FastCollateSaliencyMix" in capsys.readouterr().out
+    stamp = files[0].stat().st_mtime_ns
+    assert write_jpeg_folder(str(data), 24) == 24 and files[0].stat().st_mtime_ns == stamp  # reused, not rewritten
+    (data / "mine.txt").write_text("a user's file")
+    with pytest.raises(FileExistsError, match="not made by this generator"):
+        write_jpeg_folder(str(data), 24)
+
+
+def test_device_rows_run_on_cpu_too():
+    """The CUDA section of benchmark_saliency, exercised on the CPU at a tiny size (no timing asserted)."""
+    import torch
+    rows = benchmark_saliency.device_rows(torch.device("cpu"), 2, 32, 1, "resnet18")
+    assert rows["fine_grained == CPU kernel"] is True
+    assert rows["train step ms"] > 0 and rows["saliencymix ms"] > 0

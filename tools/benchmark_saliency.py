@@ -14,43 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import sys
 import time
 
-import numpy as np
 import torch
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, FastCollateMixup, Mixup
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, FastCollateMixup, Mixup  # noqa: E402
-
-from smix_timm import FastCollateSaliencyMix, SaliencyMix, saliency_map  # noqa: E402
-from smix_timm.saliency import fine_grained_torch  # noqa: E402
-
-
-def photo_batch(batch: int, size: int, seed: int = 0) -> torch.Tensor:
-    """Random crops of the photographs shipped with matplotlib (and scikit-image if installed)."""
-    import matplotlib
-    from PIL import Image
-
-    photos = [np.asarray(Image.open(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg"))
-                         .convert("RGB"))]
-    try:
-        from skimage import data
-        photos += [data.astronaut(), data.coffee(), data.chelsea()]
-    except Exception:
-        pass
-    rng = np.random.default_rng(seed)
-    crops = []
-    for k in range(batch):
-        p = photos[k % len(photos)]
-        if min(p.shape[:2]) < size:
-            p = np.asarray(Image.fromarray(p).resize((max(size, p.shape[1]), max(size, p.shape[0]))))
-        y, x = rng.integers(0, p.shape[0] - size + 1), rng.integers(0, p.shape[1] - size + 1)
-        crops.append(p[y:y + size, x:x + size])
-    return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
+from smix_timm import FastCollateSaliencyMix, SaliencyMix, saliency_map
+from smix_timm.bench.photos import photo_crops
+from smix_timm.saliency import fine_grained_torch, native
 
 
 def timed(fn, repeat: int, sync=lambda: None, setup=None) -> float:
@@ -71,16 +43,63 @@ def timed(fn, repeat: int, sync=lambda: None, setup=None) -> float:
     return min(call() for _ in range(repeat))
 
 
+def device_rows(device: torch.device, batch: int, size: int, repeat: int, model_name: str = "resnet50") -> dict:
+    """The accelerator rows: each detector on a (batch, 3, size, size) batch, one per-sample SaliencyMix
+    call against timm's CutMix, and against one bf16 channels-last training step of ``model_name``."""
+    import timm
+
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    u8 = photo_crops(batch, size).to(device)
+    mean = torch.tensor(IMAGENET_DEFAULT_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_DEFAULT_STD, device=device).view(1, 3, 1, 1)
+    x = (u8.float() / 255 - mean) / std
+    target = torch.arange(batch, device=device) % 1000
+    rows = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else str(device), "batch": batch}
+    print(f"\n== {rows['device']}: batch {batch}x3x{size}x{size}")
+    cpu_maps = saliency_map(u8[:8].cpu())
+    for method in ("fine_grained", "spectral_residual", "frequency_tuned"):
+        t = timed(lambda: saliency_map(u8, method), repeat, sync)
+        rows[method + " ms"] = 1e3 * t
+        extra = ""
+        if method == "fine_grained":
+            rows["fine_grained == CPU kernel"] = bool(torch.equal(saliency_map(u8[:8]).cpu(), cpu_maps))
+            extra = f"   (== CPU kernel on 8 images: {rows['fine_grained == CPU kernel']})"
+        print(f"  {method:18s} {1e3 * t:8.2f} ms  {batch / t:9.1f} img/s{extra}")
+    cutmix = Mixup(mixup_alpha=0.0, cutmix_alpha=1.0, num_classes=1000)
+    mix = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=1000, mean=IMAGENET_DEFAULT_MEAN,
+                      std=IMAGENET_DEFAULT_STD)
+    rows["cutmix ms"] = 1e3 * timed(lambda xi: cutmix(xi, target), repeat, sync, setup=x.clone)
+    rows["saliencymix ms"] = 1e3 * timed(lambda xi: mix(xi, target), repeat, sync, setup=x.clone)
+    model = timm.create_model(model_name, num_classes=1000).to(device).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    images = x.contiguous(memory_format=torch.channels_last)
+
+    def train_step():
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            loss = torch.nn.functional.cross_entropy(model(images), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    rows["train step ms"] = 1e3 * timed(train_step, repeat, sync)
+    print(f"  one mixing call: SaliencyMix per-sample {rows['saliencymix ms']:.2f} ms, timm CutMix "
+          f"{rows['cutmix ms']:.2f} ms ({rows['saliencymix ms'] / rows['cutmix ms']:.2f}x)")
+    print(f"  one {model_name} bf16 channels-last training step: {rows['train step ms']:.1f} ms; SaliencyMix "
+          f"is {100 * rows['saliencymix ms'] / rows['train step ms']:.2f}% of it")
+    return rows
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
     parser.add_argument("--repeat", type=int, default=3, help="timed repeats (best is kept)")
+    parser.add_argument("--cuda-batch", type=int, default=256, help="batch of the CUDA rows (when CUDA is present)")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    u8 = photo_batch(args.batch, args.size)
+    u8 = photo_crops(args.batch, args.size)
     mean = torch.tensor(IMAGENET_DEFAULT_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_DEFAULT_STD).view(1, 3, 1, 1)
     x = (u8.float() / 255 - mean) / std
@@ -95,9 +114,10 @@ def main(argv=None) -> dict:
         variants = {"torch": lambda: saliency_map(u8, method)}
         if method == "fine_grained":
             variants = {"torch (fused C kernel)": lambda: fine_grained_torch.fine_grained(u8, impl="native"),
+                        "fused C kernel, 1 thread": lambda: native.fine_grained_u8_native(u8, "rgb", 1, maps="unit"),
                         "torch (eager ops)": lambda: fine_grained_torch.fine_grained(u8, impl="eager")}
             exact = torch.equal(saliency_map(u8), saliency_map(u8, backend="opencv"))
-            print(f"  fine_grained torch == OpenCV on this batch: {exact}")
+            print(f"  fine_grained torch == OpenCV on this batch: {exact}; kernel built for {native.dispatch()}")
         print(f"  {method:18s} opencv loop             {n / t_cv:9.1f} img/s")
         for name, fn in variants.items():
             t = timed(fn, args.repeat)
@@ -129,20 +149,7 @@ def main(argv=None) -> dict:
           "SaliencyMix's extra cost is one saliency pass over the batch)")
 
     if torch.cuda.is_available():
-        print("\n== CUDA")
-        xg, ug, tg = x.cuda(), u8.cuda(), target.cuda()
-        sync = torch.cuda.synchronize
-        for method in ("fine_grained", "spectral_residual", "frequency_tuned"):
-            t = timed(lambda: saliency_map(ug, method), args.repeat, sync)
-            t_cv = timed(lambda: saliency_map(u8, method, backend="opencv"), 1)
-            print(f"  {method:18s} cuda {n / t:9.1f} img/s   {t_cv / t:6.1f}x OpenCV loop")
-            results["detectors"][f"{method} cuda"] = {"img_s": n / t, "ratio": t_cv / t}
-        t_cut = timed(lambda xi: cutmix(xi, tg), args.repeat, sync, setup=xg.clone)
-        mix = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=1000, mean=IMAGENET_DEFAULT_MEAN,
-                          std=IMAGENET_DEFAULT_STD)
-        t_sal = timed(lambda xi: mix(xi, tg), args.repeat, sync, setup=xg.clone)
-        print(f"  SaliencyMix {1e3 * t_sal:.1f} ms vs CutMix {1e3 * t_cut:.1f} ms: {t_sal / t_cut:.2f}x")
-        results["mixing"]["cuda"] = {"saliencymix_ms": 1e3 * t_sal, "cutmix_ms": 1e3 * t_cut}
+        results["cuda"] = device_rows(torch.device("cuda"), args.cuda_batch, args.size, args.repeat)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
