@@ -5,8 +5,8 @@ The official training script (and OpenMMLab's OpenMixup, which copied it) calls
 detector the *normalised float32* image (HWC), which OpenCV reads as if it were
 uint8 pixels, so the map is unrelated to the image's true saliency; it computes
 one map per batch (from the first source image) and pastes that one box,
-centred on the peak and clipped at the border, into every sample. See
-../shared/DESIGN.md sec. 3. ``SaliencyMix(official=True)`` uses this module.
+centred on the peak and clipped at the border, into every sample (docs/saliency.md).
+``SaliencyMix(official=True)`` uses this module.
 """
 from __future__ import annotations
 

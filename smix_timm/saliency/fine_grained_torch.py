@@ -2,7 +2,7 @@
 
 Bit-exact port of OpenCV contrib's ``StaticSaliencyFineGrained`` (the detector
 the SaliencyMix paper picks, sec. 3.3); the steps and their integer/float32
-arithmetic are in ../shared/DESIGN.md sec. 3:
+arithmetic are in docs/saliency.md:
 gray (fixed-point BGR2GRAY) -> two 3x3 Gaussian passes (reflect-101, uint8
 rounding) -> float32 integral image -> centre-surround on/off differences at six
 scales -> per-image normalisation of the on/off sums -> on+off mix, as uint8.
