@@ -255,7 +255,7 @@ INLINE int pixel_of(float v) {
 }
 
 INLINE int out_of_range(float v, float tol) {
-    return !(v >= -tol && v <= 255.0f + tol);  /* NaN fails both */
+    return 1 - ((v >= -tol) & (v <= 255.0f + tol));  /* NaN fails both; & (not &&): no branch */
 }
 
 /* As smix_fine_grained_u8 for float images, contiguous (B, C, H, W), each value mapped to its pixel
