@@ -8,7 +8,7 @@ that did not come from the partner.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -41,8 +41,19 @@ def _blend(own: torch.Tensor, partner: torch.Tensor, lam: torch.Tensor) -> torch
 
 @torch.no_grad()
 def apply_mix(x: torch.Tensor, params: MixParams, pairs: List[Optional[BoxPair]],
-              correct_lam: bool = True) -> np.ndarray:
-    """Mix ``x`` (B, C, H, W) in place; return each sample's own-image weight, float64 (B,)."""
+              correct_lam: bool = True, originals: Optional[Sequence[torch.Tensor]] = None) -> np.ndarray:
+    """Mix ``x`` (B, C, H, W) in place; return each sample's own-image weight, float64 (B,).
+
+    Args:
+        x: the batch, changed in place.
+        params: this step's random parameters (``sample_mix_params``).
+        pairs: (source box, target box) of each patch sample (``patch_box_pairs``), None otherwise.
+        correct_lam: timm's ``correct_lam``: the weight is the share of own pixels actually kept.
+        originals: the samples' unmixed images, (C, H, W) each, that ``x`` was stacked from (the
+            collate has them). Patches are then read from there, with no copy of the partners.
+    Returns:
+        float64 (B,) weights of each sample's own label (paper eq. 4).
+    """
     batch = len(x)
     height, width = x.shape[-2:]
     lam = params.lam.astype(np.float64).copy()
@@ -59,7 +70,10 @@ def apply_mix(x: torch.Tensor, params: MixParams, pairs: List[Optional[BoxPair]]
         (sy0, sy1, sx0, sx1), (ty0, ty1, tx0, tx1) = pair
         if (sy1 - sy0, sx1 - sx0) != (ty1 - ty0, tx1 - tx0):
             raise AssertionError(f"source box {pair[0]} and target box {pair[1]} differ in size")
-        patches[i] = x[batch - 1 - i, :, sy0:sy1, sx0:sx1].clone()
+        if originals is not None:
+            patches[i] = originals[batch - 1 - i][:, sy0:sy1, sx0:sx1]  # never written: no copy needed
+        else:
+            patches[i] = x[batch - 1 - i, :, sy0:sy1, sx0:sx1].clone()
     # Write phase.
     if partners is not None:
         dst = torch.as_tensor(mixup_idx, device=x.device)

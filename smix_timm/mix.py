@@ -169,8 +169,12 @@ class _SaliencyMixing:
         return pairs
 
     # ---------------------------------------------------------------- apply
-    def mix_with_params(self, x: torch.Tensor, target: torch.Tensor, params: MixParams):
+    def mix_with_params(self, x: torch.Tensor, target: torch.Tensor, params: MixParams,
+                        originals: Optional[Sequence[torch.Tensor]] = None):
         """Deterministic part of a step: mix ``x`` in place with ``params``; return (x, soft targets).
+
+        ``originals``: the unmixed sample images ``x`` was stacked from, if the caller has them
+        (the collate): patches are read from there instead of copied out of ``x`` first.
 
         Raises:
             ValueError: params drawn for another batch length or image size, CutMix boxes outside
@@ -181,7 +185,7 @@ class _SaliencyMixing:
             raise ValueError("the samples of x share memory (e.g. a batch made with expand()), so mixing in place "
                              "would change several at once; pass x.clone() or x.contiguous()")
         pairs = patch_box_pairs(params, self.saliency_box_pairs(x, params))
-        lam = apply_mix(x, params, pairs, correct_lam=self.correct_lam)
+        lam = apply_mix(x, params, pairs, correct_lam=self.correct_lam, originals=originals)
         weights = torch.as_tensor(lam, dtype=torch.float32, device=target.device).unsqueeze(1)
         return x, mixup_target(target, self.num_classes, weights, self.label_smoothing)
 
@@ -277,7 +281,7 @@ class FastCollateSaliencyMix(_SaliencyMixing, FastCollateMixup):
         x = torch.stack(images)
         target = self._check_target(torch.tensor(labels, dtype=torch.int64), len(x))
         params = self.sample_params(len(x), x.shape[-2:])
-        x, target = self.mix_with_params(x, target, params)
+        x, target = self.mix_with_params(x, target, params, originals=images)
         if self.mode == "half":
             x, target = x[:len(x) // 2].contiguous(), target[:len(x) // 2]
         return x, target

@@ -43,59 +43,73 @@ INLINE uint8_t gray_of(int b, int g, int r) {
     return (uint8_t)((3735 * b + 19235 * g + 9798 * r + 16384) >> 15);
 }
 
-/* [1 2 1]^2 / 16 blur of uint8 with OpenCV's rounding; tmp holds the horizontal pass (<= 1020). */
-INLINE void blur3(const uint8_t *src, uint8_t *dst, int h, int w, uint16_t *tmp) {
-    for (int y = 0; y < h; y++) {
-        const uint8_t *r = src + (size_t)y * w;
-        uint16_t *t = tmp + (size_t)y * w;
-        t[0] = (uint16_t)(r[reflect101(-1, w)] + 2 * r[0] + r[reflect101(1, w)]);
-        for (int x = 1; x < w - 1; x++) t[x] = (uint16_t)(r[x - 1] + 2 * r[x] + r[x + 1]);
-        if (w > 1) t[w - 1] = (uint16_t)(r[w - 2] + 2 * r[w - 1] + r[reflect101(w, w)]);
-    }
-    for (int y = 0; y < h; y++) {
-        const uint16_t *a = tmp + (size_t)reflect101(y - 1, h) * w;
-        const uint16_t *b = tmp + (size_t)y * w;
-        const uint16_t *c = tmp + (size_t)reflect101(y + 1, h) * w;
-        uint8_t *d = dst + (size_t)y * w;
-        for (int x = 0; x < w; x++) d[x] = (uint8_t)((a[x] + 2 * b[x] + c[x] + 8) >> 4);
-    }
+/* The two 3x3 blurs ([1 2 1]^2 / 16, border reflect-101, each rounded back to uint8 as (s + 8) >> 4)
+ * and the integral run as one pipeline over rows, two rows apart, so each row is still in L1 when
+ * the next stage reads it. */
+INLINE void hsum_row(const uint8_t *r, uint16_t *t, int w) {
+    t[0] = (uint16_t)(r[reflect101(-1, w)] + 2 * r[0] + r[reflect101(1, w)]);
+    for (int x = 1; x < w - 1; x++) t[x] = (uint16_t)(r[x - 1] + 2 * r[x] + r[x + 1]);
+    if (w > 1) t[w - 1] = (uint16_t)(r[w - 2] + 2 * r[w - 1] + r[reflect101(w, w)]);
 }
 
-/* cv::integral(gray, CV_32F) into rows of PAD + W + 1 + PAD floats: row y + 1, column x + 1 holds
- * the sum over [0, y] x [0, x]; the left padding stays 0 (= column 0), the right one repeats column
- * W, so that a window clamped at the border reads the same values at unclamped indices. */
-INLINE void integral_f32(const uint8_t *gray, float *integral, int h, int w, int32_t *prefix) {
-    size_t iw = (size_t)w + 1 + 2 * PAD;
-    for (int y = 0; y < h; y++) {
-        const uint8_t *g = gray + (size_t)y * w;
-        const float *above = integral + (size_t)y * iw + PAD + 1;
-        float *row = integral + (size_t)(y + 1) * iw + PAD + 1;
-        if ((size_t)h * w <= EXACT_INTEGRAL_PIXELS) {
-            int32_t s = 0;
-            for (int x = 0; x < w; x++) prefix[x] = s += g[x];
-            for (int x = 0; x < w; x++) row[x] = above[x] + (float)prefix[x];
-        } else {  /* OpenCV's order: a float running sum along the row, then the row above added */
-            float s = 0.0f;
-            for (int x = 0; x < w; x++) {
-                s += (float)g[x];
-                row[x] = above[x] + s;
-            }
+INLINE void vsum_row(const uint16_t *t, uint8_t *d, int y, int h, int w) {
+    const uint16_t *a = t + (size_t)reflect101(y - 1, h) * w;
+    const uint16_t *b = t + (size_t)y * w;
+    const uint16_t *c = t + (size_t)reflect101(y + 1, h) * w;
+    for (int x = 0; x < w; x++) d[x] = (uint8_t)((a[x] + 2 * b[x] + c[x] + 8) >> 4);
+}
+
+/* Row y + 1 of cv::integral(gray, CV_32F), stored from column 1 at row_start[(y + 1) * iw]: rows
+ * carry PAD columns per side; the left ones stay 0 (= column 0), the right ones repeat column W, so
+ * a window clamped at the border reads the same values at unclamped indices. */
+INLINE void integral_row(const uint8_t *g, float *rows, size_t iw, int y, int w, int exact, int32_t *prefix) {
+    const float *above = rows + (size_t)y * iw;
+    float *row = rows + (size_t)(y + 1) * iw;
+    if (exact) {  /* every sum is an integer below 2^24: int32 prefix, one float add per entry */
+        int32_t s = 0;
+        for (int x = 0; x < w; x++) prefix[x] = s += g[x];
+        for (int x = 0; x < w; x++) row[x] = above[x] + (float)prefix[x];
+    } else {  /* OpenCV's order: a float running sum along the row, then the row above added */
+        float s = 0.0f;
+        for (int x = 0; x < w; x++) {
+            s += (float)g[x];
+            row[x] = above[x] + s;
         }
-        for (int x = 0; x < PAD; x++) row[w + x] = row[w - 1];
+    }
+    for (int x = 0; x < PAD; x++) row[w + x] = row[w - 1];
+}
+
+/* gray (H x W) -> gray blurred twice, in place, and its integral. */
+INLINE void blur_twice_and_integral(uint8_t *gray, int h, int w, uint8_t *blur1, uint16_t *t1, uint16_t *t2,
+                                    float *integral, int32_t *prefix) {
+    size_t iw = (size_t)w + 1 + 2 * PAD;
+    float *rows = integral + PAD + 1;
+    int exact = (size_t)h * w <= EXACT_INTEGRAL_PIXELS;
+    for (int s = 0; s < h + 2; s++) {
+        if (s < h) hsum_row(gray + (size_t)s * w, t1 + (size_t)s * w, w);
+        int r1 = s - 1, r2 = s - 2;  /* rows r1 + 1 and r2 + 1 of the stage before are ready */
+        if (r1 >= 0 && r1 < h) {
+            vsum_row(t1, blur1 + (size_t)r1 * w, r1, h, w);
+            hsum_row(blur1 + (size_t)r1 * w, t2 + (size_t)r1 * w, w);
+        }
+        if (r2 >= 0) {  /* gray row r2 was read at step r2: it can take the result */
+            vsum_row(t2, gray + (size_t)r2 * w, r2, h, w);
+            integral_row(gray + (size_t)r2 * w, rows, iw, r2, w, exact, prefix);
+        }
     }
 }
 
 /* Scratch buffers for images of one size, allocated once per call. */
 typedef struct {
     uint8_t *gray, *blur;
-    uint16_t *tmp, *on, *off;
-    float *integral;  /* (H + 1) padded rows, see integral_f32 */
+    uint16_t *tmp, *tmp2, *on, *off;
+    float *integral;  /* (H + 1) padded rows, see integral_row */
     float *widths;    /* per scale and column: the width of the clamped window */
     int32_t *prefix;
 } Workspace;
 
 static void workspace_free(Workspace *ws) {
-    free(ws->gray); free(ws->blur); free(ws->tmp); free(ws->on); free(ws->off);
+    free(ws->gray); free(ws->blur); free(ws->tmp); free(ws->tmp2); free(ws->on); free(ws->off);
     free(ws->integral); free(ws->widths); free(ws->prefix);
 }
 
@@ -104,12 +118,13 @@ static int workspace_alloc(Workspace *ws, int h, int w) {
     ws->gray = malloc(n);
     ws->blur = malloc(n);
     ws->tmp = malloc(n * sizeof(uint16_t));
+    ws->tmp2 = malloc(n * sizeof(uint16_t));
     ws->on = malloc(n * sizeof(uint16_t));
     ws->off = malloc(n * sizeof(uint16_t));
     ws->integral = calloc((size_t)(h + 1) * ((size_t)w + 1 + 2 * PAD), sizeof(float));
     ws->widths = malloc(6 * (size_t)w * sizeof(float));
     ws->prefix = malloc((size_t)w * sizeof(int32_t));
-    if (!ws->gray || !ws->blur || !ws->tmp || !ws->on || !ws->off || !ws->integral || !ws->widths || !ws->prefix) {
+    if (!ws->gray || !ws->blur || !ws->tmp || !ws->tmp2 || !ws->on || !ws->off || !ws->integral || !ws->widths || !ws->prefix) {
         workspace_free(ws);
         return -1;
     }
@@ -147,9 +162,7 @@ INLINE void saliency_of_gray(int h, int w, MapOut out, int32_t *peaks, Workspace
         if (peaks) peaks[0] = peaks[1] = 0;
         return;
     }
-    blur3(gray, ws->blur, h, w, ws->tmp);
-    blur3(ws->blur, gray, h, w, ws->tmp); /* gray now holds the twice-blurred image */
-    integral_f32(gray, ws->integral, h, w, ws->prefix);
+    blur_twice_and_integral(gray, h, w, ws->blur, ws->tmp, ws->tmp2, ws->integral, ws->prefix);
 
     /* Centre-surround at the six scales, all of them per pixel so the sums stay in registers.
      * Float32 order as OpenCV's getMean: ((I[y2,x2] + I[y1,x1]) - I[y2,x1]) - I[y1,x2], then
@@ -197,26 +210,26 @@ INLINE void saliency_of_gray(int h, int w, MapOut out, int32_t *peaks, Workspace
     uint8_t lut_on[6 * 255 + 1], lut_off[6 * 255 + 1];
     for (int v = 0; v <= max_on; v++) lut_on[v] = max_on ? (uint8_t)(int)(255. * (float)((float)v / (float)max_on)) : 0;
     for (int v = 0; v <= max_off; v++) lut_off[v] = max_off ? (uint8_t)(int)(255. * (float)((float)v / (float)max_off)) : 0;
-    if (!peaks && out.u8) {
-        for (size_t i = 0; i < n; i++) out.u8[i] = (uint8_t)((lut_on[on[i]] + lut_off[off[i]]) & 255);
-        return;
+    /* The map as uint8 (into the caller's buffer, or a scratch one), then its float form and peaks in
+     * passes that vectorise; the lookups themselves are scalar. */
+    uint8_t *v = out.u8 ? out.u8 : ws->blur;
+    for (size_t i = 0; i < n; i++) v[i] = (uint8_t)((lut_on[on[i]] + lut_off[off[i]]) & 255);
+    if (out.unit) {
+        const float to_unit = 1.0f / 255.0f;
+        for (size_t i = 0; i < n; i++) out.unit[i] = (float)v[i] * to_unit;
     }
-    const float to_unit = 1.0f / 255.0f;
-    if (!peaks && out.unit) {
-        for (size_t i = 0; i < n; i++) out.unit[i] = (float)((lut_on[on[i]] + lut_off[off[i]]) & 255) * to_unit;
-        return;
+    if (peaks) {
+        uint8_t hi = 0, lo = 255;
+        for (size_t i = 0; i < n; i++) {
+            hi = v[i] > hi ? v[i] : hi;
+            lo = v[i] < lo ? v[i] : lo;
+        }
+        size_t at_hi = 0, at_lo = 0;
+        while (v[at_hi] != hi) at_hi++;
+        while (v[at_lo] != lo) at_lo++;
+        peaks[0] = (int32_t)at_hi;
+        peaks[1] = (int32_t)at_lo;
     }
-    int hi = -1, lo = 256;
-    size_t at_hi = 0, at_lo = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = (lut_on[on[i]] + lut_off[off[i]]) & 255;
-        if (out.u8) out.u8[i] = (uint8_t)v;
-        if (out.unit) out.unit[i] = (float)v * to_unit;
-        if (v > hi) { hi = v; at_hi = i; }
-        if (v < lo) { lo = v; at_lo = i; }
-    }
-    peaks[0] = (int32_t)at_hi;
-    peaks[1] = (int32_t)at_lo;
 }
 
 const char *smix_fine_grained_dispatch(void) { return SMIX_DISPATCH_NAME; }
