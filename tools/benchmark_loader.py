@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 
 import torch
@@ -53,6 +54,7 @@ def main(argv=None) -> dict:
         print(f"{name:34s} {statistics.median(values):12.1f} {statistics.median(ratios):39.3f}x "
               f"(per round {min(ratios):.3f}-{max(ratios):.3f})")
     if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
     return results
