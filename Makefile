@@ -14,6 +14,7 @@ demo: install
 
 bench: install
 	$(PY) tools/benchmark_saliency.py --batch 64 --size 224
+	$(PY) tools/benchmark_loader.py --images 768 --workers 1
 
 clean-demo:
 	rm -rf results/demo data/demo
