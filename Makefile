@@ -7,6 +7,7 @@ install:
 	bash tools/install.sh
 
 test: install
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q tests
 
 demo: install

@@ -20,7 +20,8 @@ class BuildKernel(build_ext):
 
     def build_extension(self, ext):
         if self.compiler.compiler_type == "unix":
-            ext.extra_compile_args = ["-O3", "-std=c99", "-ffp-contract=off", "-fno-fast-math", "-fno-trapping-math", "-fno-wrapv"]
+            ext.extra_compile_args = ["-O3", "-std=c99", "-ffp-contract=off", "-fno-fast-math",
+                                      "-fno-trapping-math", "-fno-wrapv"]
         super().build_extension(ext)
 
 
@@ -61,6 +62,7 @@ setup(
     ],
     extras_require={
         "det": ["mmengine==0.10.7", "mmcv==2.1.0", "mmdet==3.3.0", "setuptools>=77,<82"],
-        "dev": ["pytest>=7", "matplotlib", "scikit-image"],  # scikit-image: real photographs for tests
+        # scikit-image: real photographs for tests; ruff: the style check of .ci/run (ruff.toml)
+        "dev": ["pytest>=7", "matplotlib", "scikit-image", "ruff==0.17.6"],
     },
 )

@@ -13,8 +13,7 @@ Importing registers:
   allow-list, so ``load_from``, ``resume`` and mmdet's ``tools/test.py`` work
   on torch >= 2.6 (see ``smix_mmdet.safe_load``).
 """
-from .safe_load import (CheckpointReadError, load_checkpoint_file,
-                        register_safe_globals)
+from .safe_load import CheckpointReadError, load_checkpoint_file, register_safe_globals
 
 register_safe_globals()
 
@@ -27,17 +26,15 @@ except ImportError as _err:  # pragma: no cover - depends on the install
     ) from _err
 
 from .check import BackboneReport, check_backbone  # noqa: E402
-from .coverage import (BackboneCoverageError, Coverage,  # noqa: E402
-                       load_matched, match_tensors)
+from .coverage import BackboneCoverageError, Coverage, load_matched, match_tensors  # noqa: E402
 from .pretrained_init import KeySpec, TimmPretrainedInit  # noqa: E402
 from .timm_backbone import SmixTimmBackbone, map_feature_keys  # noqa: E402
-from .timm_checkpoint import (TimmCheckpoint,  # noqa: E402
-                              read_timm_checkpoint, strip_wrapper_prefixes)
+from .timm_checkpoint import TimmCheckpoint, read_timm_checkpoint, strip_wrapper_prefixes  # noqa: E402
 
 __all__ = [
-    'BackboneCoverageError', 'BackboneReport', 'CheckpointReadError',
-    'Coverage', 'KeySpec', 'SmixTimmBackbone', 'TimmCheckpoint',
-    'TimmPretrainedInit', 'check_backbone', 'load_checkpoint_file',
-    'load_matched', 'map_feature_keys', 'match_tensors',
-    'read_timm_checkpoint', 'register_safe_globals', 'strip_wrapper_prefixes'
+    "BackboneCoverageError", "BackboneReport", "CheckpointReadError",
+    "Coverage", "KeySpec", "SmixTimmBackbone", "TimmCheckpoint",
+    "TimmPretrainedInit", "check_backbone", "load_checkpoint_file",
+    "load_matched", "map_feature_keys", "match_tensors",
+    "read_timm_checkpoint", "register_safe_globals", "strip_wrapper_prefixes"
 ]

@@ -17,8 +17,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-__all__ = ['Coverage', 'BackboneCoverageError', 'match_tensors',
-           'load_matched']
+__all__ = ["Coverage", "BackboneCoverageError", "match_tensors",
+           "load_matched"]
 
 
 class BackboneCoverageError(RuntimeError):
@@ -51,14 +51,14 @@ class Coverage:
     def summary(self) -> str:
         """One line of counts."""
         total = len(self.target_shapes)
-        text = (f'{len(self.loaded)}/{total} backbone tensors load; '
-                f'{len(self.missing)} missing, {len(self.mismatched)} shape '
-                f'mismatches, {len(self.unexpected)} unexpected checkpoint '
-                f'tensors, {len(self.outside)} checkpoint tensors outside the '
-                'backbone (ignored)')
+        text = (f"{len(self.loaded)}/{total} backbone tensors load; "
+                f"{len(self.missing)} missing, {len(self.mismatched)} shape "
+                f"mismatches, {len(self.unexpected)} unexpected checkpoint "
+                f"tensors, {len(self.outside)} checkpoint tensors outside the "
+                "backbone (ignored)")
         if self.allowed_missing:
-            text += (f', {len(self.allowed_missing)} missing but allowed by '
-                     'allow_missing')
+            text += (f", {len(self.allowed_missing)} missing but allowed by "
+                     "allow_missing")
         return text
 
     def problems(self, limit: Optional[int] = 10) -> str:
@@ -67,24 +67,24 @@ class Coverage:
         def cut(items: Sequence[str]) -> List[str]:
             if limit is None or len(items) <= limit:
                 return list(items)
-            return list(items[:limit]) + [f'... and {len(items) - limit} more']
+            return list(items[:limit]) + [f"... and {len(items) - limit} more"]
 
         lines = []
         if self.missing:
-            lines.append('missing from the checkpoint (backbone keeps its '
-                         'random init):')
-            lines += [f'  {k} {tuple(self.target_shapes[k])}' if k in
-                      self.target_shapes else f'  {k}'
+            lines.append("missing from the checkpoint (backbone keeps its "
+                         "random init):")
+            lines += [f"  {k} {tuple(self.target_shapes[k])}" if k in
+                      self.target_shapes else f"  {k}"
                       for k in cut(self.missing)]
         if self.mismatched:
-            lines.append('shape differs (backbone vs checkpoint):')
-            items = [f'  {k}: {tuple(t)} vs {tuple(s)}'
+            lines.append("shape differs (backbone vs checkpoint):")
+            items = [f"  {k}: {tuple(t)} vs {tuple(s)}"
                      for k, t, s in self.mismatched]
             lines += cut(items)
         if self.unexpected:
-            lines.append('in the checkpoint but not in this backbone:')
-            lines += [f'  {k}' for k in cut(self.unexpected)]
-        return '\n'.join(lines)
+            lines.append("in the checkpoint but not in this backbone:")
+            lines += [f"  {k}" for k in cut(self.unexpected)]
+        return "\n".join(lines)
 
 
 def match_tensors(target: Mapping[str, torch.Tensor],

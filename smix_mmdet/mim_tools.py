@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
-__all__ = ['mim_tool', 'pop_nproc', 'run_python_tool', 'run_dist_tool',
-           'tool_main']
+__all__ = ["mim_tool", "pop_nproc", "run_python_tool", "run_dist_tool",
+           "tool_main"]
 
 
 def mim_tool(name: str) -> Path:
@@ -34,12 +34,12 @@ def mim_tool(name: str) -> Path:
         raise ImportError(
             'mmdet is not installed in this Python; run `bash '
             'tools/install.sh` (or pip install -e ".[det]")') from err
-    path = Path(mmdet.__file__).resolve().parent / '.mim' / 'tools' / name
+    path = Path(mmdet.__file__).resolve().parent / ".mim" / "tools" / name
     if not path.is_file():
         raise FileNotFoundError(
-            f'{path} does not exist: this mmdet ({mmdet.__version__}) was not '
-            'installed from a wheel that ships .mim/tools; reinstall mmdet '
-            '3.3.0 from PyPI')
+            f"{path} does not exist: this mmdet ({mmdet.__version__}) was not "
+            "installed from a wheel that ships .mim/tools; reinstall mmdet "
+            "3.3.0 from PyPI")
     return path
 
 
@@ -49,11 +49,11 @@ def pop_nproc(argv: Sequence[str]) -> Tuple[int, List[str]]:
     nproc = 1
     it = iter(argv)
     for arg in it:
-        if arg == '--nproc' or arg.startswith('--nproc='):
-            value = arg.split('=', 1)[1] if '=' in arg else next(it, '')
+        if arg == "--nproc" or arg.startswith("--nproc="):
+            value = arg.split("=", 1)[1] if "=" in arg else next(it, "")
             if not value.isdigit() or int(value) < 1:
                 raise SystemExit(
-                    f'--nproc needs a positive integer, got {value!r}')
+                    f"--nproc needs a positive integer, got {value!r}")
             nproc = int(value)
         else:
             rest.append(arg)
@@ -72,7 +72,7 @@ def run_python_tool(name: str, argv: Sequence[str]) -> None:
     sys.argv = [str(path), *argv]
     sys.path.insert(0, tool_dir)
     try:
-        runpy.run_path(str(path), run_name='__main__')
+        runpy.run_path(str(path), run_name="__main__")
     finally:
         sys.argv = old_argv
         if tool_dir in sys.path:
@@ -90,12 +90,12 @@ def run_dist_tool(name: str, args: Sequence[str]) -> int:
     path = mim_tool(name)
     env = dict(os.environ)
     bindir = str(Path(sys.executable).parent)
-    env['PATH'] = bindir + os.pathsep + env.get('PATH', '')
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     repo = str(Path(__file__).resolve().parent.parent)
-    env['PYTHONPATH'] = os.pathsep.join(
-        p for p in (repo, env.get('PYTHONPATH')) if p)
-    cmd: List[str] = ['bash', str(path), *args]
-    print('+ ' + ' '.join(cmd), flush=True)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (repo, env.get("PYTHONPATH")) if p)
+    cmd: List[str] = ["bash", str(path), *args]
+    print("+ " + " ".join(cmd), flush=True)
     return subprocess.call(cmd, env=env)
 
 
@@ -106,14 +106,14 @@ def tool_main(tool: str, dist_script: str, positional: Sequence[str],
     ``positional`` arguments (e.g. CONFIG CHECKPOINT) first, then N."""
     argv = list(sys.argv[1:] if argv is None else argv)
     nproc, argv = pop_nproc(argv)
-    if not argv or argv[0] in ('-h', '--help'):
+    if not argv or argv[0] in ("-h", "--help"):
         print(doc)
         if argv:
-            run_python_tool(tool, ['--help'])
+            run_python_tool(tool, ["--help"])
         return 0 if argv else 2
     if nproc > 1:
         head = argv[:len(positional)]
-        if len(head) < len(positional) or any(a.startswith('-') for a in head):
+        if len(head) < len(positional) or any(a.startswith("-") for a in head):
             sys.exit(f'--nproc: put {" ".join(positional)} first, before the '
                      f'other options ({dist_script} takes them positionally)')
         return run_dist_tool(dist_script,

@@ -24,13 +24,12 @@ from mmengine.model.weight_init import update_init_info
 from mmengine.registry import WEIGHT_INITIALIZERS
 from torch import nn
 
-from .coverage import (BackboneCoverageError, Coverage, load_matched,
-                       match_tensors)
+from .coverage import BackboneCoverageError, Coverage, load_matched, match_tensors
 from .timm_checkpoint import TimmCheckpoint, read_timm_checkpoint
 
-__all__ = ['TimmPretrainedInit', 'KeySpec', 'key_spec_of']
+__all__ = ["TimmPretrainedInit", "KeySpec", "key_spec_of"]
 
-CHECKPOINT_OPTION = 'model.backbone.init_cfg.checkpoint'
+CHECKPOINT_OPTION = "model.backbone.init_cfg.checkpoint"
 
 
 @dataclass
@@ -47,12 +46,12 @@ class KeySpec:
 
     key_map: Optional[Dict[str, str]] = None
     outside: Set[str] = field(default_factory=set)
-    head_prefixes: Tuple[str, ...] = ('fc', )
-    arch_hint: str = ''
+    head_prefixes: Tuple[str, ...] = ("fc", )
+    arch_hint: str = ""
 
 
 def _resnet_hint(module: nn.Module) -> str:
-    depth = getattr(module, 'depth', None)
+    depth = getattr(module, "depth", None)
     return (f"mmdet ResNet(depth={depth}) takes timm 'resnet{depth}' "
             "checkpoints (torchvision layout: conv1, bn1, layer1-4); for "
             "another timm model use type='SmixTimmBackbone' with its "
@@ -61,10 +60,10 @@ def _resnet_hint(module: nn.Module) -> str:
 
 def key_spec_of(module: nn.Module) -> KeySpec:
     """The ``KeySpec`` of ``module``: its ``timm_key_spec()`` or identity."""
-    if hasattr(module, 'timm_key_spec'):
+    if hasattr(module, "timm_key_spec"):
         return module.timm_key_spec()
-    hint = ''
-    if type(module).__name__.startswith('ResNet') and hasattr(module, 'depth'):
+    hint = ""
+    if type(module).__name__.startswith("ResNet") and hasattr(module, "depth"):
         hint = _resnet_hint(module)
     return KeySpec(arch_hint=hint)
 
@@ -72,36 +71,36 @@ def key_spec_of(module: nn.Module) -> KeySpec:
 def _base_arch(name: str) -> str:
     """timm's architecture of a model name: 'timm/resnet50.a1_in1k' ->
     'resnet50' (hub prefix and pretrained tag dropped)."""
-    return name.split('/')[-1].split('.')[0]
+    return name.split("/")[-1].split(".")[0]
 
 
 def _arch_advice(ckpt: TimmCheckpoint, module: nn.Module) -> str:
     """Say which config key to change when the checkpoint's arch differs."""
     if not ckpt.arch:
-        return ''
-    depth = getattr(module, 'depth', None)
-    model_name = getattr(module, 'model_name', None)
-    plain = re.fullmatch(r'resnet(\d+)', _base_arch(ckpt.arch))
+        return ""
+    depth = getattr(module, "depth", None)
+    model_name = getattr(module, "model_name", None)
+    plain = re.fullmatch(r"resnet(\d+)", _base_arch(ckpt.arch))
     if model_name is not None and _base_arch(model_name) != _base_arch(
             ckpt.arch):
         return (f"The checkpoint was trained as timm '{ckpt.arch}' but the "
                 f"backbone is '{model_name}': set "
                 f"model.backbone.model_name='{ckpt.arch}' (and the neck's "
-                'in_channels) or use a checkpoint of '
+                "in_channels) or use a checkpoint of "
                 f"'{model_name}'.")
     if depth is not None and model_name is None:
         if plain and int(plain.group(1)) != depth:
             return (f"The checkpoint was trained as timm '{ckpt.arch}' but "
-                    f'the backbone is ResNet depth={depth}: set '
-                    f'model.backbone.depth={plain.group(1)} (and the neck\'s '
-                    'in_channels) or use a checkpoint of '
+                    f"the backbone is ResNet depth={depth}: set "
+                    f"model.backbone.depth={plain.group(1)} (and the neck's "
+                    "in_channels) or use a checkpoint of "
                     f"'resnet{depth}'.")
         if not plain:
             return (f"The checkpoint was trained as timm '{ckpt.arch}', which "
                     "is not a torchvision-layout ResNet: use "
                     "model.backbone=dict(type='SmixTimmBackbone', "
                     f"model_name='{ckpt.arch}', ...) instead of ResNet.")
-    return ''
+    return ""
 
 
 def _names(value, what: str) -> Tuple[str, ...]:
@@ -110,12 +109,12 @@ def _names(value, what: str) -> Tuple[str, ...]:
     sequence of strings."""
     names = (value, ) if isinstance(value, str) else tuple(value)
     if not all(isinstance(name, str) for name in names):
-        raise TypeError(f'TimmPretrained {what} must be a string or a list of '
-                        f'strings, got {value!r}')
+        raise TypeError(f"TimmPretrained {what} must be a string or a list of "
+                        f"strings, got {value!r}")
     return names
 
 
-@WEIGHT_INITIALIZERS.register_module(name='TimmPretrained')
+@WEIGHT_INITIALIZERS.register_module(name="TimmPretrained")
 class TimmPretrainedInit:
     """Load a timm ``train.py`` checkpoint into a backbone, all or nothing.
 
@@ -140,12 +139,12 @@ class TimmPretrainedInit:
                  use_ema: bool = True,
                  head_prefixes: Optional[Sequence[str]] = None,
                  allow_missing: Sequence[str] = (),
-                 map_location: str = 'cpu') -> None:
+                 map_location: str = "cpu") -> None:
         self.checkpoint = checkpoint
         self.use_ema = use_ema
         self.head_prefixes = (None if head_prefixes is None else
-                              _names(head_prefixes, 'head_prefixes'))
-        self.allow_missing = _names(allow_missing, 'allow_missing')
+                              _names(head_prefixes, "head_prefixes"))
+        self.allow_missing = _names(allow_missing, "allow_missing")
         self.map_location = map_location
 
     def plan(self, module: nn.Module) -> Tuple[TimmCheckpoint, Coverage]:
@@ -153,9 +152,9 @@ class TimmPretrainedInit:
         """
         if not self.checkpoint:
             raise ValueError(
-                'TimmPretrained init has no checkpoint: pass '
-                f'--cfg-options {CHECKPOINT_OPTION}=PATH (a .pth.tar written '
-                'by tools/train.py)')
+                "TimmPretrained init has no checkpoint: pass "
+                f"--cfg-options {CHECKPOINT_OPTION}=PATH (a .pth.tar written "
+                "by tools/train.py)")
         spec = key_spec_of(module)
         heads = (spec.head_prefixes if self.head_prefixes is None else
                  self.head_prefixes)
@@ -177,21 +176,21 @@ class TimmPretrainedInit:
         """The text of ``BackboneCoverageError`` for an incomplete match."""
         spec = key_spec_of(module)
         lines = [
-            f'{type(module).__name__} cannot start from {ckpt.path}: '
-            + cov.summary() + '.',
-            f'read: {ckpt.describe()}.',
+            f"{type(module).__name__} cannot start from {ckpt.path}: "
+            + cov.summary() + ".",
+            f"read: {ckpt.describe()}.",
             cov.problems(limit=8),
         ]
         advice = _arch_advice(ckpt, module)
         if advice:
             lines.append(advice)
         if spec.arch_hint:
-            lines.append(f'Note: {spec.arch_hint}.')
+            lines.append(f"Note: {spec.arch_hint}.")
         lines.append(
-            'Fix the config or the checkpoint (--cfg-options '
-            f'{CHECKPOINT_OPTION}=PATH); list every tensor with: python '
-            'tools/check_backbone.py CONFIG CHECKPOINT')
-        return '\n'.join(line for line in lines if line)
+            "Fix the config or the checkpoint (--cfg-options "
+            f"{CHECKPOINT_OPTION}=PATH); list every tensor with: python "
+            "tools/check_backbone.py CONFIG CHECKPOINT")
+        return "\n".join(line for line in lines if line)
 
     def __call__(self, module: nn.Module) -> None:
         ckpt, cov = self.plan(module)
@@ -199,12 +198,12 @@ class TimmPretrainedInit:
             raise BackboneCoverageError(self.error_message(ckpt, cov, module))
         load_matched(module, ckpt.state_dict, cov)
         print_log(
-            f'TimmPretrained: {type(module).__name__} loaded from '
-            f'{ckpt.describe()}; {cov.summary()}',
-            logger='current')
-        if hasattr(module, '_params_init_info'):
+            f"TimmPretrained: {type(module).__name__} loaded from "
+            f"{ckpt.describe()}; {cov.summary()}",
+            logger="current")
+        if hasattr(module, "_params_init_info"):
             update_init_info(module, init_info=self._get_init_info())
 
     def _get_init_info(self) -> str:
-        return (f'{self.__class__.__name__}: load from {self.checkpoint} '
-                f'(use_ema={self.use_ema})')
+        return (f"{self.__class__.__name__}: load from {self.checkpoint} "
+                f"(use_ema={self.use_ema})")

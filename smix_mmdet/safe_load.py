@@ -37,8 +37,8 @@ import numpy as np
 import torch
 
 __all__ = [
-    'register_safe_globals', 'safe_globals_list', 'allowed_global_names',
-    'load_checkpoint_file', 'CheckpointReadError'
+    "register_safe_globals", "safe_globals_list", "allowed_global_names",
+    "load_checkpoint_file", "CheckpointReadError"
 ]
 
 
@@ -46,7 +46,7 @@ class CheckpointReadError(RuntimeError):
     """A checkpoint file could not be read (missing, truncated, refused)."""
 
 
-_DEFAULT_HISTORY_STATS = ('min', 'max', 'current', 'mean')
+_DEFAULT_HISTORY_STATS = ("min", "max", "current", "mean")
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
@@ -58,14 +58,14 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """
     from mmengine.logging import HistoryBuffer
     allowed = set(_DEFAULT_HISTORY_STATS) | set(
-        getattr(HistoryBuffer, '_statistics_methods', {}))
+        getattr(HistoryBuffer, "_statistics_methods", {}))
     if (obj is HistoryBuffer or type(obj) is HistoryBuffer) and \
             isinstance(name, str) and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
-        f'smix_mmdet refuses getattr({obj!r}, {name!r}) while unpickling a '
-        'checkpoint with weights_only=True: only the statistics methods of '
-        'mmengine.logging.HistoryBuffer may be looked up this way.')
+        f"smix_mmdet refuses getattr({obj!r}, {name!r}) while unpickling a "
+        "checkpoint with weights_only=True: only the statistics methods of "
+        "mmengine.logging.HistoryBuffer may be looked up this way.")
 
 
 SafeGlobal = Union[Callable, Tuple[Callable, str]]
@@ -76,18 +76,18 @@ def safe_globals_list() -> List[SafeGlobal]:
     from mmengine.logging import HistoryBuffer
 
     np_multiarray = np._core.multiarray if hasattr(
-        np, '_core') else np.core.multiarray
+        np, "_core") else np.core.multiarray
     items: List[SafeGlobal] = [
         argparse.Namespace,
         HistoryBuffer,
-        (_history_buffer_getattr, 'builtins.getattr'),
+        (_history_buffer_getattr, "builtins.getattr"),
         np.ndarray,
         np.dtype,
     ]
-    for pkg in ('numpy._core', 'numpy.core'):
+    for pkg in ("numpy._core", "numpy.core"):
         items.append((np_multiarray._reconstruct,
-                      f'{pkg}.multiarray._reconstruct'))
-        items.append((np_multiarray.scalar, f'{pkg}.multiarray.scalar'))
+                      f"{pkg}.multiarray._reconstruct"))
+        items.append((np_multiarray.scalar, f"{pkg}.multiarray.scalar"))
     # numpy >= 1.25: ``np.dtype('f8')`` is an instance of
     # ``numpy.dtypes.Float64DType``, and the unpickler only BUILDs (calls
     # ``__setstate__`` on) instances of allow-listed types.
@@ -98,7 +98,7 @@ def safe_globals_list() -> List[SafeGlobal]:
 def _numeric_dtype_classes() -> List[type]:
     """The numpy DType classes of bool, integer, float and complex dtypes."""
     classes = []
-    for char in '?bBhHiIlLqQefdgFDG':
+    for char in "?bBhHiIlLqQefdgFDG":
         cls = type(np.dtype(char))
         if cls is not np.dtype and cls not in classes:
             classes.append(cls)
@@ -109,7 +109,7 @@ def allowed_global_names() -> List[str]:
     """The ``module.name`` strings the allow-list adds (as torch spells them
     in ``get_unsafe_globals_in_checkpoint``)."""
     return [item[1] if isinstance(item, tuple) else
-            f'{item.__module__}.{item.__qualname__}'
+            f"{item.__module__}.{item.__qualname__}"
             for item in safe_globals_list()]
 
 
@@ -126,14 +126,14 @@ def register_safe_globals() -> None:
     global _REGISTERED
     if _REGISTERED:
         return
-    add = getattr(torch.serialization, 'add_safe_globals', None)
+    add = getattr(torch.serialization, "add_safe_globals", None)
     if add is not None:
         add(safe_globals_list())
     _REGISTERED = True
 
 
 def load_checkpoint_file(path: Union[str, os.PathLike],
-                         map_location: Any = 'cpu') -> Any:
+                         map_location: Any = "cpu") -> Any:
     """``torch.load(path, weights_only=True)`` with errors that say what to do.
 
     Raises:
@@ -145,9 +145,9 @@ def load_checkpoint_file(path: Union[str, os.PathLike],
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(
-            f'checkpoint {path!r} does not exist. Pass the file written by '
-            'tools/train.py (e.g. output/train/<experiment>/model_best.pth.tar)'
-            ', e.g. --cfg-options model.backbone.init_cfg.checkpoint=PATH')
+            f"checkpoint {path!r} does not exist. Pass the file written by "
+            "tools/train.py (e.g. output/train/<experiment>/model_best.pth.tar)"
+            ", e.g. --cfg-options model.backbone.init_cfg.checkpoint=PATH")
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f'checkpoint {path!r} is not a file (a directory?). Point to the '
@@ -155,8 +155,8 @@ def load_checkpoint_file(path: Union[str, os.PathLike],
             f'{os.path.join(path, "model_best.pth.tar")}')
     if os.path.getsize(path) == 0:
         raise CheckpointReadError(
-            f'checkpoint {path!r} is empty (0 bytes): an interrupted copy or '
-            'save. Re-copy the file or point to another checkpoint.')
+            f"checkpoint {path!r} is empty (0 bytes): an interrupted copy or "
+            "save. Re-copy the file or point to another checkpoint.")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -164,9 +164,9 @@ def load_checkpoint_file(path: Union[str, os.PathLike],
         raise CheckpointReadError(explain_refused_load(path, str(err))) from err
     except Exception as err:  # torch raises many types for a bad file
         size = os.path.getsize(path)
-        first = (str(err).splitlines() or [''])[0] or type(err).__name__
+        first = (str(err).splitlines() or [""])[0] or type(err).__name__
         raise CheckpointReadError(
-            f'checkpoint {path!r} ({size} bytes) is not a complete torch '
-            'checkpoint (truncated copy, interrupted save, or another file '
-            f'format): {type(err).__name__}: {first}. Re-copy the file or '
-            'point to another checkpoint.') from err
+            f"checkpoint {path!r} ({size} bytes) is not a complete torch "
+            "checkpoint (truncated copy, interrupted save, or another file "
+            f"format): {type(err).__name__}: {first}. Re-copy the file or "
+            "point to another checkpoint.") from err

@@ -26,13 +26,13 @@ from torch import nn
 
 from .pretrained_init import KeySpec
 
-__all__ = ['SmixTimmBackbone', 'map_feature_keys']
+__all__ = ["SmixTimmBackbone", "map_feature_keys"]
 
 
 def _build_full_model(model_name: str, model_kwargs: dict) -> nn.Module:
     """The complete timm model (with head) on the meta device if possible."""
     try:
-        with torch.device('meta'):
+        with torch.device("meta"):
             return timm.create_model(model_name, pretrained=False,
                                      **model_kwargs)
     except Exception:  # some models compute values at init; build on CPU
@@ -40,8 +40,8 @@ def _build_full_model(model_name: str, model_kwargs: dict) -> nn.Module:
 
 
 def _classifier_names(model: nn.Module) -> Tuple[str, ...]:
-    cfg = getattr(model, 'pretrained_cfg', None) or {}
-    names = cfg.get('classifier') or ()
+    cfg = getattr(model, "pretrained_cfg", None) or {}
+    names = cfg.get("classifier") or ()
     if isinstance(names, str):
         names = (names, )
     return tuple(names)
@@ -69,13 +69,13 @@ def map_feature_keys(
         if full_shapes.get(name) == shape:
             mapping[name] = name
             continue
-        first, dot, rest = name.partition('.')
+        first, dot, rest = name.partition(".")
         cands = []
-        if name.startswith('model.'):
-            cands.append(name[len('model.'):])
+        if name.startswith("model."):
+            cands.append(name[len("model."):])
         for i, ch in enumerate(first):
-            if ch == '_':
-                cands.append(first[:i] + '.' + first[i + 1:] + dot + rest)
+            if ch == "_":
+                cands.append(first[:i] + "." + first[i + 1:] + dot + rest)
         hits = [c for c in dict.fromkeys(cands) if full_shapes.get(c) == shape]
         if len(hits) == 1:
             mapping[name] = hits[0]
@@ -113,11 +113,11 @@ class SmixTimmBackbone(BaseModule):
         self.model_name = model_name
         self.norm_eval = norm_eval
         kwargs = dict(model_kwargs or {})
-        for banned in ('pretrained', 'features_only', 'out_indices'):
+        for banned in ("pretrained", "features_only", "out_indices"):
             if banned in kwargs:
                 raise ValueError(
-                    f'SmixTimmBackbone sets {banned!r} itself; remove it from '
-                    'model_kwargs (weights come from init_cfg TimmPretrained)')
+                    f"SmixTimmBackbone sets {banned!r} itself; remove it from "
+                    "model_kwargs (weights come from init_cfg TimmPretrained)")
         full = _build_full_model(model_name, kwargs)
         if out_indices is None:
             out_indices = self._indices_for_strides(full, strides)
@@ -139,22 +139,22 @@ class SmixTimmBackbone(BaseModule):
 
     def _indices_for_strides(self, full: nn.Module,
                              strides: Sequence[int]) -> Tuple[int, ...]:
-        info = getattr(full, 'feature_info', None)
+        info = getattr(full, "feature_info", None)
         if not info:
             raise ValueError(
                 f"timm model '{self.model_name}' has no feature_info, so it "
-                'cannot be a feature backbone; choose another model')
-        reductions = [int(f['reduction']) for f in info]
+                "cannot be a feature backbone; choose another model")
+        reductions = [int(f["reduction"]) for f in info]
         indices = []
         for stride in strides:
             found = [i for i, r in enumerate(reductions) if r == stride]
             if not found:
                 raise ValueError(
                     f"timm model '{self.model_name}' has features at "
-                    f'reductions {reductions} (one per feature index), none '
-                    f'at stride {stride}; set out_indices explicitly and '
+                    f"reductions {reductions} (one per feature index), none "
+                    f"at stride {stride}; set out_indices explicitly and "
                     "match the neck's in_channels and the RoI extractor's "
-                    'featmap_strides')
+                    "featmap_strides")
             indices.append(found[-1])
         return tuple(indices)
 
@@ -170,27 +170,27 @@ class SmixTimmBackbone(BaseModule):
         if len(used) != len(targets):  # never load one tensor twice
             twice = sorted({v for v in targets if targets.count(v) > 1})
             raise RuntimeError(
-                f'SmixTimmBackbone({self.model_name!r}): several feature '
-                f'tensors map to the same checkpoint tensor {twice[:5]}; this '
-                'model layout is not supported, please report it')
-        key_map = {f'model.{k}': v for k, v in mapping.items()}
+                f"SmixTimmBackbone({self.model_name!r}): several feature "
+                f"tensors map to the same checkpoint tensor {twice[:5]}; this "
+                "model layout is not supported, please report it")
+        key_map = {f"model.{k}": v for k, v in mapping.items()}
         outside = {
             k
             for k in self._full_shapes
             if k not in used and not any(
-                k == h or k.startswith(h + '.') for h in self._head)
+                k == h or k.startswith(h + ".") for h in self._head)
         }
         # Unmapped names stay out of key_map: the coverage check reports them
         # as missing, and arch_hint says why.
         return KeySpec(
             key_map=key_map,
             outside=outside,
-            head_prefixes=self._head or ('fc', ),
+            head_prefixes=self._head or ("fc", ),
             arch_hint=(f"SmixTimmBackbone(model_name='{self.model_name}') "
                        f"takes checkpoints of timm '{self.model_name}'" +
-                       (f'; {len(unmapped)} feature tensors have no unique '
-                        f'name in the full model (e.g. {unmapped[0]})'
-                        if unmapped else '')))
+                       (f"; {len(unmapped)} feature tensors have no unique "
+                        f"name in the full model (e.g. {unmapped[0]})"
+                        if unmapped else "")))
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         return tuple(self.model(x))

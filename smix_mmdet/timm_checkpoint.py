@@ -18,9 +18,9 @@ import torch
 
 from .safe_load import load_checkpoint_file
 
-__all__ = ['TimmCheckpoint', 'read_timm_checkpoint', 'strip_wrapper_prefixes']
+__all__ = ["TimmCheckpoint", "read_timm_checkpoint", "strip_wrapper_prefixes"]
 
-WRAPPER_PREFIXES = ('module.', '_orig_mod.')
+WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 
 
 @dataclass
@@ -37,15 +37,15 @@ class TimmCheckpoint:
 
     def describe(self) -> str:
         """One line saying what was read, for logs and error messages."""
-        parts = [f'{self.path}: {self.source}']
+        parts = [f"{self.path}: {self.source}"]
         if self.arch:
             parts.append(f"timm arch '{self.arch}'")
         if self.epoch is not None:
-            parts.append(f'epoch {self.epoch}')
-        parts.append(f'{len(self.state_dict)} tensors')
+            parts.append(f"epoch {self.epoch}")
+        parts.append(f"{len(self.state_dict)} tensors")
         if self.head:
             parts.append(f'classifier head dropped ({", ".join(self.head)})')
-        return ', '.join(parts)
+        return ", ".join(parts)
 
 
 def strip_wrapper_prefixes(
@@ -69,9 +69,9 @@ def strip_wrapper_prefixes(
                     stripped = True
         if new in out:
             raise ValueError(
-                f'state dict keys collide after removing wrapper prefixes '
-                f'{tuple(prefixes)}: {key!r} -> {new!r}. The checkpoint holds '
-                'both wrapped and unwrapped copies; save the model unwrapped.')
+                f"state dict keys collide after removing wrapper prefixes "
+                f"{tuple(prefixes)}: {key!r} -> {new!r}. The checkpoint holds "
+                "both wrapped and unwrapped copies; save the model unwrapped.")
         out[new] = value
     return out
 
@@ -83,13 +83,13 @@ def _is_tensor_mapping(obj: Any) -> bool:
 
 
 def _in_prefixes(key: str, prefixes: Sequence[str]) -> bool:
-    return any(key == p or key.startswith(p + '.') for p in prefixes)
+    return any(key == p or key.startswith(p + ".") for p in prefixes)
 
 
 def read_timm_checkpoint(path: Union[str, os.PathLike],
                          use_ema: bool = True,
-                         head_prefixes: Sequence[str] = ('fc', ),
-                         map_location: Any = 'cpu') -> TimmCheckpoint:
+                         head_prefixes: Sequence[str] = ("fc", ),
+                         map_location: Any = "cpu") -> TimmCheckpoint:
     """Load ``path`` and return its backbone tensors.
 
     Args:
@@ -117,35 +117,35 @@ def read_timm_checkpoint(path: Union[str, os.PathLike],
             ' state dict saved with torch.save(model.state_dict(), ...).')
 
     # Same precedence as timm.models.load_state_dict(use_ema=...).
-    available = [k for k in ('state_dict_ema', 'model_ema', 'state_dict',
-                             'model') if k in raw and _is_tensor_mapping(raw[k])]
-    ema = [k for k in available if k in ('state_dict_ema', 'model_ema')]
-    plain = [k for k in available if k in ('state_dict', 'model')]
+    available = [k for k in ("state_dict_ema", "model_ema", "state_dict",
+                             "model") if k in raw and _is_tensor_mapping(raw[k])]
+    ema = [k for k in available if k in ("state_dict_ema", "model_ema")]
+    plain = [k for k in available if k in ("state_dict", "model")]
     if use_ema and ema:
         source = ema[0]
     elif plain:
         source = plain[0]
     elif ema:
         raise ValueError(
-            f'checkpoint {path!r} holds only EMA weights ({ema[0]}) but '
-            'use_ema=False asks for the plain ones; set '
-            'model.backbone.init_cfg.use_ema=True')
+            f"checkpoint {path!r} holds only EMA weights ({ema[0]}) but "
+            "use_ema=False asks for the plain ones; set "
+            "model.backbone.init_cfg.use_ema=True")
     elif _is_tensor_mapping(raw):
-        source = 'bare state dict'
+        source = "bare state dict"
     else:
-        keys = ', '.join(map(str, list(raw)[:12]))
+        keys = ", ".join(map(str, list(raw)[:12]))
         raise ValueError(
             f'checkpoint {path!r} has no state dict of tensors: top-level '
             f'keys are [{keys}]. Expected a timm train.py checkpoint '
             '("state_dict", optional "state_dict_ema") or a bare state dict.')
-    tensors = raw if source == 'bare state dict' else raw[source]
+    tensors = raw if source == "bare state dict" else raw[source]
     tensors = strip_wrapper_prefixes(tensors)
 
     head = {k: v for k, v in tensors.items() if _in_prefixes(k, head_prefixes)}
     body = {k: v for k, v in tensors.items() if k not in head}
 
-    arch = raw.get('arch') if isinstance(raw.get('arch'), str) else None
-    epoch = raw.get('epoch') if isinstance(raw.get('epoch'), int) else None
+    arch = raw.get("arch") if isinstance(raw.get("arch"), str) else None
+    epoch = raw.get("epoch") if isinstance(raw.get("epoch"), int) else None
     return TimmCheckpoint(
         path=path,
         state_dict=body,

@@ -16,8 +16,8 @@ import torch
 from .params import CUTMIX, MIXUP, SALIENCYMIX, MixParams
 from .placement import Box, box_area
 
-BoxPair = Tuple[Box, Box]
-_NUMPY_DTYPES = (torch.uint8, torch.float16, torch.float32, torch.float64)  # (source box in the partner, target box in the sample)
+BoxPair = Tuple[Box, Box]  # (source box in the partner, target box in the sample)
+_NUMPY_DTYPES = (torch.uint8, torch.float16, torch.float32, torch.float64)  # dtypes numpy can view
 
 
 def patch_box_pairs(params: MixParams, saliency_pairs: List[Optional[BoxPair]]) -> List[Optional[BoxPair]]:

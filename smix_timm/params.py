@@ -146,12 +146,12 @@ def sample_mix_params(rng, cfg: MixConfig, batch_size: int, image_size: Tuple[in
     check_cutmix_minmax(cfg.cutmix_minmax, height, width)
     half = batch_size // 2
     if cfg.mode == "batch":
-        k, l = _draw(rng, cfg, 1, enabled)
-        kind, lam = np.repeat(k, batch_size), np.repeat(l, batch_size)
+        kinds, lams = _draw(rng, cfg, 1, enabled)
+        kind, lam = np.repeat(kinds, batch_size), np.repeat(lams, batch_size)
     elif cfg.mode == "pair":
-        k, l = _draw(rng, cfg, half, enabled)
-        kind = np.concatenate([k, np.full(batch_size - 2 * half, NONE, np.int8), k[::-1]])
-        lam = np.concatenate([l, np.ones(batch_size - 2 * half), l[::-1]])
+        kinds, lams = _draw(rng, cfg, half, enabled)
+        kind = np.concatenate([kinds, np.full(batch_size - 2 * half, NONE, np.int8), kinds[::-1]])
+        lam = np.concatenate([lams, np.ones(batch_size - 2 * half), lams[::-1]])
     else:
         n = half if cfg.mode == "half" else batch_size
         kind, lam = _draw(rng, cfg, n, enabled)

@@ -53,8 +53,14 @@ from typing import List, Optional, Sequence
 
 from timm.data import FastCollateMixup, Mixup
 
-from .train_options import (add_saliencymix_arguments, check_saliencymix_arguments, describe_mixing,
-                            saliencymix_kwargs, saliencymix_on, timm_mixing_on)
+from .train_options import (
+    add_saliencymix_arguments,
+    check_saliencymix_arguments,
+    describe_mixing,
+    saliencymix_kwargs,
+    saliencymix_on,
+    timm_mixing_on,
+)
 
 _logger = logging.getLogger("smix_timm.timm_train")
 

@@ -227,7 +227,7 @@ def check_args(args) -> None:
         raise UsageError(f"mixing pairs each sample with the flipped batch and needs an even batch size; "
                          f"got -b {args.batch_size}")
     if ":" not in args.model and not is_model(args.model):  # hf-hub:/local-dir: names are for timm to check
-        raise UsageError(f"unknown model {args.model!r}; list names with python -c \"import timm; "
+        raise UsageError(f'unknown model {args.model!r}; list names with python -c "import timm; '
                          f"print(timm.list_models('*{args.model.split('.')[0][:6]}*'))\"")
     if args.train_pad < 0:
         raise UsageError(f"--train-pad must be >= 0, got {args.train_pad}")

@@ -88,8 +88,8 @@ def check_saliencymix_arguments(args: argparse.Namespace) -> None:
         raise ValueError(f"--saliencymix must be a number >= 0 (the Beta alpha), got {alpha}")
     if alpha > 0:
         if getattr(args, "reprob", 0) > 0 and getattr(args, "no_prefetcher", False):
-            raise ValueError("--reprob with --no-prefetcher erases with noise before the batch is mixed, and that noise "
-                             "lies outside the image's 0-255 range, which SaliencyMix refuses to read; drop "
+            raise ValueError("--reprob with --no-prefetcher erases with noise before the batch is mixed, and that "
+                             "noise lies outside the image's 0-255 range, which SaliencyMix refuses to read; drop "
                              "--no-prefetcher (the prefetcher erases after mixing) or --reprob")
         return
     given = [f"--{dest.replace('_', '-')}" for dest in DETAIL_OPTIONS if getattr(args, dest, None) is not None]

@@ -11,8 +11,8 @@ from typing import Dict, Optional, Tuple
 
 import pytest
 
-if os.environ.get('SMIX_NO_DET'):
-    pytest.skip('detection side not installed (SMIX_NO_DET set)',
+if os.environ.get("SMIX_NO_DET"):
+    pytest.skip("detection side not installed (SMIX_NO_DET set)",
                 allow_module_level=True)
 
 import timm  # noqa: E402
@@ -20,12 +20,12 @@ import torch  # noqa: E402
 from timm.utils import CheckpointSaver, ModelEmaV3  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-CONFIG_DIR = REPO / 'configs' / 'mmdet'
-CONFIGS = sorted(glob.glob(str(CONFIG_DIR / '*.py')))
-TINY = str(CONFIG_DIR / 'faster-rcnn_r18_fpn_tiny_voc0712.py')
-R50 = str(CONFIG_DIR / 'faster-rcnn_r50_fpn_smix_voc0712.py')
-TIMM_CFG = str(CONFIG_DIR / 'faster-rcnn_timm_fpn_smix_voc0712.py')
-TIMM_TINY = str(CONFIG_DIR / 'faster-rcnn_timm_fpn_tiny_voc0712.py')
+CONFIG_DIR = REPO / "configs" / "mmdet"
+CONFIGS = sorted(glob.glob(str(CONFIG_DIR / "*.py")))
+TINY = str(CONFIG_DIR / "faster-rcnn_r18_fpn_tiny_voc0712.py")
+R50 = str(CONFIG_DIR / "faster-rcnn_r50_fpn_smix_voc0712.py")
+TIMM_CFG = str(CONFIG_DIR / "faster-rcnn_timm_fpn_smix_voc0712.py")
+TIMM_TINY = str(CONFIG_DIR / "faster-rcnn_timm_fpn_tiny_voc0712.py")
 
 
 def write_timm_checkpoint(
@@ -46,7 +46,7 @@ def write_timm_checkpoint(
     with torch.no_grad():  # small, zero-mean changes: a trainable model
         for name, t in list(model.named_parameters()) + list(
                 model.named_buffers()):
-            if name.endswith('running_var'):
+            if name.endswith("running_var"):
                 t.mul_(1 + 0.1 * torch.rand_like(t))
             elif t.is_floating_point():
                 t.add_(torch.randn_like(t) * 0.01)
@@ -58,7 +58,7 @@ def write_timm_checkpoint(
     namespace = argparse.Namespace(
         model=model_name, lr=0.1, epochs=1, saliencymix=1.0,
         mean=(0.485, 0.456, 0.406), crop_pct=None, aa=None,
-        data_dir='data/smix', decay_milestones=[90, 180], model_ema=ema)
+        data_dir="data/smix", decay_milestones=[90, 180], model_ema=ema)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     saver = CheckpointSaver(
@@ -67,13 +67,13 @@ def write_timm_checkpoint(
         checkpoint_dir=str(out_dir), recovery_dir=str(out_dir),
         max_history=1)
     saver.save_checkpoint(epoch=0, metric=12.5)
-    path = out_dir / 'model_best.pth.tar'
+    path = out_dir / "model_best.pth.tar"
     assert path.is_file(), sorted(os.listdir(out_dir))
     expected = {
-        'state_dict': {k: v.clone() for k, v in model.state_dict().items()}
+        "state_dict": {k: v.clone() for k, v in model.state_dict().items()}
     }
     if model_ema is not None:
-        expected['state_dict_ema'] = {
+        expected["state_dict_ema"] = {
             k: v.clone() for k, v in model_ema.module.state_dict().items()
         }
     return str(path), expected
@@ -90,7 +90,7 @@ def load_config(path: str, checkpoint: Optional[str] = None, **options):
     cfg = Config.fromfile(path)
     opts = dict(options)
     if checkpoint is not None:
-        opts['model.backbone.init_cfg.checkpoint'] = checkpoint
+        opts["model.backbone.init_cfg.checkpoint"] = checkpoint
     if opts:
         cfg.merge_from_dict(opts)
     return cfg
@@ -109,6 +109,6 @@ def run_tool(args, cwd, env_extra=None, timeout=600):
     """Run ``python tools/...`` in a subprocess; return CompletedProcess."""
     env = dict(os.environ)
     env.update(env_extra or {})
-    env.setdefault('OMP_NUM_THREADS', '2')
+    env.setdefault("OMP_NUM_THREADS", "2")
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)

@@ -64,7 +64,8 @@ def test_loader_benchmark_runs_timms_loader_on_generated_jpegs(tmp_path, capsys)
     files = sorted(data.rglob("*.jpg"))
     assert len(files) == 24 and max(Image.open(files[0]).size) == 500
     collates = results["collates"]
-    assert set(collates) == {"no mixing (timm fast_collate)", "timm FastCollateMixup (CutMix)", "FastCollateSaliencyMix"}
+    assert set(collates) == {"no mixing (timm fast_collate)", "timm FastCollateMixup (CutMix)",
+                             "FastCollateSaliencyMix"}
     assert collates["timm FastCollateMixup (CutMix)"]["median_ratio"] == 1.0
     assert all(c["median"] > 0 for c in collates.values())
     assert "FastCollateSaliencyMix" in capsys.readouterr().out

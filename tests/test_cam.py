@@ -6,11 +6,9 @@ import os
 import pytest
 import timm
 import torch
+from _analysis_testlib import TinyLinearNet, assert_png, image_folder, load_tool, resnet_checkpoint, save_checkpoint
 
 from smix_timm.checkpoint import CheckpointError, load_timm_checkpoint, read_checkpoint
-
-from _analysis_testlib import (TinyLinearNet, assert_png, image_folder, load_tool, resnet_checkpoint,
-                                save_checkpoint)
 
 cam = load_tool("cam")
 

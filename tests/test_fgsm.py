@@ -4,11 +4,17 @@ import os
 
 import pytest
 import torch
+from _analysis_testlib import (
+    assert_png,
+    bright_dark_folder,
+    bright_dark_linear,
+    image_folder,
+    load_tool,
+    resnet_checkpoint,
+    save_checkpoint,
+)
 
 from smix_timm.checkpoint import load_timm_checkpoint
-
-from _analysis_testlib import (assert_png, bright_dark_folder, bright_dark_linear, image_folder, load_tool,
-                                resnet_checkpoint, save_checkpoint)
 
 fgsm = load_tool("fgsm")
 

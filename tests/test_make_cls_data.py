@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_spec = importlib.util.spec_from_file_location('make_cls_data', os.path.join(ROOT, 'tools', 'make_cls_data.py'))
+_spec = importlib.util.spec_from_file_location("make_cls_data", os.path.join(ROOT, "tools", "make_cls_data.py"))
 mcd = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mcd)
 
@@ -19,12 +19,12 @@ SMALL = dict(num_classes=8, train_per_class=4, val_per_class=2, size=48, log=Non
 
 def _pixels(root):
     ann = mcd.load_annotations(root)
-    return {p: np.asarray(Image.open(os.path.join(root, p))) for p in ann['images']}
+    return {p: np.asarray(Image.open(os.path.join(root, p))) for p in ann["images"]}
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('cls') / 'd')
+    root = str(tmp_path_factory.mktemp("cls") / "d")
     mcd.make_cls_data(root, seed=3, **SMALL)
     return root
 
@@ -32,24 +32,24 @@ def data(tmp_path_factory):
 def test_layout_is_timm_image_folder(data):
     from timm.data import create_dataset
     ann = mcd.load_annotations(data)
-    assert len(ann['classes']) == 8 and len(set(ann['classes'])) == 8
-    for split, n in (('train', 4), ('validation', 2)):
-        ds = create_dataset('', root=data, split=split)
+    assert len(ann["classes"]) == 8 and len(set(ann["classes"])) == 8
+    for split, n in (("train", 4), ("validation", 2)):
+        ds = create_dataset("", root=data, split=split)
         assert len(ds) == 8 * n
-        assert sorted(ds.reader.class_to_idx) == ann['classes']
+        assert sorted(ds.reader.class_to_idx) == ann["classes"]
         for path, label in ds.reader.samples:
-            rel = os.path.relpath(path, data).replace(os.sep, '/')
-            assert ann['images'][rel]['label'] == label
+            rel = os.path.relpath(path, data).replace(os.sep, "/")
+            assert ann["images"][rel]["label"] == label
 
 
 def test_deterministic(data, tmp_path):
-    again = str(tmp_path / 'again')
+    again = str(tmp_path / "again")
     mcd.make_cls_data(again, seed=3, **SMALL)
     a, b = _pixels(data), _pixels(again)
     assert a.keys() == b.keys()
     assert all(np.array_equal(a[k], b[k]) for k in a)
-    assert mcd.load_annotations(data)['images'] == mcd.load_annotations(again)['images']
-    other = str(tmp_path / 'other')
+    assert mcd.load_annotations(data)["images"] == mcd.load_annotations(again)["images"]
+    other = str(tmp_path / "other")
     mcd.make_cls_data(other, seed=4, **SMALL)
     c = _pixels(other)
     assert sum(np.array_equal(a[k], c[k]) for k in a) == 0
@@ -59,19 +59,19 @@ def test_masks_and_boxes_match_images(data):
     ann = mcd.load_annotations(data)
     colours = dict(mcd.COLOURS)
     inside_err, ring_err = [], []
-    for rel, rec in ann['images'].items():
+    for rel, rec in ann["images"].items():
         img = np.asarray(Image.open(os.path.join(data, rel))).astype(float)
         mask = mcd.load_mask(data, rel, ann)
         assert mask.shape == img.shape[:2] and mask.any()
         ys, xs = np.nonzero(mask)
-        assert rec['box'] == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
-        assert rec['area'] == pytest.approx(mask.mean(), abs=1e-4)
+        assert rec["box"] == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+        assert rec["area"] == pytest.approx(mask.mean(), abs=1e-4)
         assert 0.005 <= mask.mean() <= 0.25
-        box_area = (rec['box'][2] - rec['box'][0]) * (rec['box'][3] - rec['box'][1]) / mask.size
+        box_area = (rec["box"][2] - rec["box"][0]) * (rec["box"][3] - rec["box"][1]) / mask.size
         assert 0.02 <= box_area <= 0.26
-        attrs = ann['class_attributes'][rec['label']]
-        if attrs['texture'] == 'solid':
-            colour = np.array(colours[rec['colour']], float)
+        attrs = ann["class_attributes"][rec["label"]]
+        if attrs["texture"] == "solid":
+            colour = np.array(colours[rec["colour"]], float)
             err = np.abs(img - colour).mean(-1)
             # the 1-px ring just outside the mask is background, not object
             grown = mask.copy()
@@ -92,77 +92,77 @@ def test_classes_differ_and_colour_is_not_the_class(data):
     with pytest.raises(ValueError):
         mcd.class_attributes(mcd.MAX_CLASSES)
     ann = mcd.load_annotations(data)
-    colours_of_class0 = {r['colour'] for r in ann['images'].values() if r['label'] == 0}
+    colours_of_class0 = {r["colour"] for r in ann["images"].values() if r["label"] == 0}
     assert len(colours_of_class0) > 1
 
 
 def test_refuses_foreign_folder(tmp_path):
-    foreign = tmp_path / 'mine'
+    foreign = tmp_path / "mine"
     foreign.mkdir()
-    (foreign / 'notes.txt').write_text('keep me')
-    with pytest.raises(FileExistsError, match='--force'):
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="--force"):
         mcd.make_cls_data(str(foreign), **SMALL)
-    assert (foreign / 'notes.txt').read_text() == 'keep me'
+    assert (foreign / "notes.txt").read_text() == "keep me"
     mcd.make_cls_data(str(foreign), force=True, **SMALL)
-    assert os.path.exists(foreign / mcd.MARKER) and (foreign / 'notes.txt').exists()
+    assert os.path.exists(foreign / mcd.MARKER) and (foreign / "notes.txt").exists()
 
 
 def test_force_never_replaces_the_users_splits(tmp_path):
-    foreign = tmp_path / 'dataset'
-    (foreign / 'train' / 'cat').mkdir(parents=True)
-    (foreign / 'train' / 'cat' / 'a.png').write_bytes(b'user image')
-    with pytest.raises(FileExistsError, match='already has train, not made by make_cls_data.py'):
+    foreign = tmp_path / "dataset"
+    (foreign / "train" / "cat").mkdir(parents=True)
+    (foreign / "train" / "cat" / "a.png").write_bytes(b"user image")
+    with pytest.raises(FileExistsError, match="already has train, not made by make_cls_data.py"):
         mcd.make_cls_data(str(foreign), force=True, **SMALL)
-    assert (foreign / 'train' / 'cat' / 'a.png').read_bytes() == b'user image'
+    assert (foreign / "train" / "cat" / "a.png").read_bytes() == b"user image"
 
 
-@pytest.mark.parametrize('case', ['under_file', 'empty', 'unwritable'])
+@pytest.mark.parametrize("case", ["under_file", "empty", "unwritable"])
 def test_cli_bad_out_is_one_line(tmp_path, case):
-    if case == 'unwritable' and os.geteuid() == 0:
-        out = '/proc/smix-cannot-write-here'  # root may write anywhere else
-    elif case == 'unwritable':
-        (tmp_path / 'ro').mkdir(mode=0o500)
-        out = str(tmp_path / 'ro' / 'data')
-    elif case == 'under_file':
-        (tmp_path / 'file').write_text('x')
-        out = str(tmp_path / 'file' / 'data')
+    if case == "unwritable" and os.geteuid() == 0:
+        out = "/proc/smix-cannot-write-here"  # root may write anywhere else
+    elif case == "unwritable":
+        (tmp_path / "ro").mkdir(mode=0o500)
+        out = str(tmp_path / "ro" / "data")
+    elif case == "under_file":
+        (tmp_path / "file").write_text("x")
+        out = str(tmp_path / "file" / "data")
     else:
-        out = ''
-    for tool in ('make_cls_data.py', 'make_voc_data.py'):
-        r = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', tool), '--out', out, '--num-train', '1',
-                            '--num-test', '1'] if tool == 'make_voc_data.py' else
-                           [sys.executable, os.path.join(ROOT, 'tools', tool), '--out', out, '--num-classes', '1',
-                            '--train-per-class', '1', '--val-per-class', '1', '--size', '16'],
+        out = ""
+    for tool in ("make_cls_data.py", "make_voc_data.py"):
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", tool), "--out", out, "--num-train", "1",
+                            "--num-test", "1"] if tool == "make_voc_data.py" else
+                           [sys.executable, os.path.join(ROOT, "tools", tool), "--out", out, "--num-classes", "1",
+                            "--train-per-class", "1", "--val-per-class", "1", "--size", "16"],
                            capture_output=True, text=True)
-        assert r.returncode != 0 and 'Traceback' not in r.stderr, (tool, r.stderr[-1500:])
-        assert 'error' in r.stderr.strip().splitlines()[-1], (tool, r.stderr)
+        assert r.returncode != 0 and "Traceback" not in r.stderr, (tool, r.stderr[-1500:])
+        assert "error" in r.stderr.strip().splitlines()[-1], (tool, r.stderr)
 
 
 def test_regenerates_own_folder_and_reuse(data, tmp_path):
-    root = str(tmp_path / 'own')
+    root = str(tmp_path / "own")
     mcd.make_cls_data(root, seed=0, **SMALL)
-    stray = os.path.join(root, 'train', mcd.class_name(0), 'stray.png')
-    Image.new('RGB', (8, 8)).save(stray)
-    with pytest.raises(FileExistsError, match='did not write .*stray.png.*move them out'):
+    stray = os.path.join(root, "train", mcd.class_name(0), "stray.png")
+    Image.new("RGB", (8, 8)).save(stray)
+    with pytest.raises(FileExistsError, match="did not write .*stray.png.*move them out"):
         mcd.make_cls_data(root, seed=1, **SMALL)    # a file the user added is never deleted (issue 12, D1)
-    assert os.path.exists(stray) and os.path.exists(os.path.join(root, 'validation'))
+    assert os.path.exists(stray) and os.path.exists(os.path.join(root, "validation"))
     os.remove(stray)
     mcd.make_cls_data(root, seed=1, **SMALL)        # replaces exactly the earlier generated set
     with open(os.path.join(root, mcd.MARKER)) as f:
-        assert json.load(f)['seed'] == 1
+        assert json.load(f)["seed"] == 1
     msgs = []
     mcd.make_cls_data(root, seed=1, reuse=True, **dict(SMALL, log=msgs.append))
-    assert any('reusing' in m for m in msgs)
+    assert any("reusing" in m for m in msgs)
 
 
 def test_cli_progress_and_refusal(tmp_path):
-    script = os.path.join(ROOT, 'tools', 'make_cls_data.py')
-    out = tmp_path / 'cli'
-    r = subprocess.run([sys.executable, script, '--out', str(out), '--num-classes', '3', '--train-per-class', '5',
-                        '--val-per-class', '1', '--size', '32'], capture_output=True, text=True)
+    script = os.path.join(ROOT, "tools", "make_cls_data.py")
+    out = tmp_path / "cli"
+    r = subprocess.run([sys.executable, script, "--out", str(out), "--num-classes", "3", "--train-per-class", "5",
+                        "--val-per-class", "1", "--size", "32"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert 'train: 15/15' in r.stdout and 'wrote 18 images' in r.stdout
-    (tmp_path / 'foreign').mkdir()
-    (tmp_path / 'foreign' / 'x').write_text('x')
-    r = subprocess.run([sys.executable, script, '--out', str(tmp_path / 'foreign')], capture_output=True, text=True)
-    assert r.returncode != 0 and 'not made by make_cls_data.py' in r.stderr and 'Traceback' not in r.stderr
+    assert "train: 15/15" in r.stdout and "wrote 18 images" in r.stdout
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "x").write_text("x")
+    r = subprocess.run([sys.executable, script, "--out", str(tmp_path / "foreign")], capture_output=True, text=True)
+    assert r.returncode != 0 and "not made by make_cls_data.py" in r.stderr and "Traceback" not in r.stderr

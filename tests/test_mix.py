@@ -4,7 +4,9 @@ import math
 import numpy as np
 import pytest
 import torch
-from timm.data import IMAGENET_DEFAULT_MEAN as MEAN, IMAGENET_DEFAULT_STD as STD
+from images import photographs, synthetic
+from timm.data import IMAGENET_DEFAULT_MEAN as MEAN
+from timm.data import IMAGENET_DEFAULT_STD as STD
 from timm.data import FastCollateMixup, Mixup
 from timm.data.mixup import mixup_target
 
@@ -12,8 +14,6 @@ from smix_timm import FastCollateSaliencyMix, SaliencyMix, saliency_map
 from smix_timm.official import official_box
 from smix_timm.params import CUTMIX, MIXUP, NONE, SALIENCYMIX
 from smix_timm.placement import SCHEMES
-
-from images import photographs, synthetic
 
 MODES = ["batch", "pair", "elem"]
 MEAN_T, STD_T = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
@@ -25,7 +25,8 @@ def normalise(u8: torch.Tensor) -> torch.Tensor:
 
 def structured_batch(batch=8, size=48, seed=0) -> torch.Tensor:
     rng = np.random.default_rng(seed)
-    return torch.from_numpy(np.stack([synthetic(rng, size, size) for _ in range(batch)])).permute(0, 3, 1, 2).contiguous()
+    images = np.stack([synthetic(rng, size, size) for _ in range(batch)])
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
 
 
 def tagged_batch(batch: int, size: int = 32) -> torch.Tensor:

@@ -5,86 +5,85 @@ import re
 
 import pytest
 import torch
-
 from _mmdet_testlib import REPO, TINY, run_tool, write_timm_checkpoint
 
 from smix_mmdet.mim_tools import mim_tool, pop_nproc, tool_main
 from smix_mmdet.safe_load import allowed_global_names
 
-ITERS = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
-         'default_hooks.checkpoint.interval=1',
-         'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1']
+ITERS = ["train_cfg.max_iters=2", "train_cfg.val_interval=2",
+         "default_hooks.checkpoint.interval=1",
+         "train_dataloader.batch_size=2", "default_hooks.logger.interval=1"]
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp('e2e')
-    out = run_tool([str(REPO / 'tools' / 'make_voc_data.py'), '--out',
-                    str(root / 'VOCdevkit'), '--num-train', '6',
-                    '--num-test', '4', '--size', '128', '--quiet'], cwd=root)
+    root = tmp_path_factory.mktemp("e2e")
+    out = run_tool([str(REPO / "tools" / "make_voc_data.py"), "--out",
+                    str(root / "VOCdevkit"), "--num-train", "6",
+                    "--num-test", "4", "--size", "128", "--quiet"], cwd=root)
     assert out.returncode == 0, out.stderr
-    ckpt, _ = write_timm_checkpoint(root / 'pretrain', 'resnet18', ema=True)
-    work = root / 'work'
+    ckpt, _ = write_timm_checkpoint(root / "pretrain", "resnet18", ema=True)
+    work = root / "work"
     out = run_tool(
-        [str(REPO / 'tools' / 'mmdet_train.py'), TINY, '--work-dir',
-         str(work), '--cfg-options',
-         f'model.backbone.init_cfg.checkpoint={ckpt}', *ITERS],
-        cwd=root, env_extra={'SMIX_VOC_ROOT': str(root / 'VOCdevkit') + '/'})
+        [str(REPO / "tools" / "mmdet_train.py"), TINY, "--work-dir",
+         str(work), "--cfg-options",
+         f"model.backbone.init_cfg.checkpoint={ckpt}", *ITERS],
+        cwd=root, env_extra={"SMIX_VOC_ROOT": str(root / "VOCdevkit") + "/"})
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
     return root, ckpt, work, out.stdout + out.stderr
 
 
 def test_train_loads_backbone_and_validates(trained):
     root, ckpt, work, log = trained
-    assert (work / 'iter_2.pth').is_file()
-    assert 'TimmPretrained: ResNet loaded from' in log
-    assert re.search(r'Iter\(train\) \[2/2\].*loss: [0-9.]+', log), \
+    assert (work / "iter_2.pth").is_file()
+    assert "TimmPretrained: ResNet loaded from" in log
+    assert re.search(r"Iter\(train\) \[2/2\].*loss: [0-9.]+", log), \
         log[-3000:]  # a finite loss, not nan
-    assert 'state_dict_ema' in log and '120/120 backbone tensors load' in log
-    assert re.search(r'pascal_voc/mAP: [0-9.]+', log)
+    assert "state_dict_ema" in log and "120/120 backbone tensors load" in log
+    assert re.search(r"pascal_voc/mAP: [0-9.]+", log)
 
 
 def test_resume_with_mmdet_train_py_itself(trained):
     root, ckpt, work, _ = trained
-    iters = [o.replace('max_iters=2', 'max_iters=3') for o in ITERS]
+    iters = [o.replace("max_iters=2", "max_iters=3") for o in ITERS]
     out = run_tool(
-        [str(mim_tool('train.py')), TINY, '--work-dir', str(work), '--resume',
-         '--cfg-options', f'model.backbone.init_cfg.checkpoint={ckpt}',
+        [str(mim_tool("train.py")), TINY, "--work-dir", str(work), "--resume",
+         "--cfg-options", f"model.backbone.init_cfg.checkpoint={ckpt}",
          *iters],
-        cwd=root, env_extra={'SMIX_VOC_ROOT': str(root / 'VOCdevkit') + '/',
-                             'PYTHONPATH': str(REPO)})
+        cwd=root, env_extra={"SMIX_VOC_ROOT": str(root / "VOCdevkit") + "/",
+                             "PYTHONPATH": str(REPO)})
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-4000:]
-    assert 'resumed epoch: 0, iter: 2' in log and 'Weights only' not in log
-    assert 'Iter(train) [3/3]' in log and 'Iter(train) [1/3]' not in log
-    assert (work / 'iter_3.pth').is_file()
+    assert "resumed epoch: 0, iter: 2" in log and "Weights only" not in log
+    assert "Iter(train) [3/3]" in log and "Iter(train) [1/3]" not in log
+    assert (work / "iter_3.pth").is_file()
     # without the timm checkpoint (moved away): init_cfg=None, as documented
-    iters = [o.replace('max_iters=2', 'max_iters=4') for o in ITERS]
+    iters = [o.replace("max_iters=2", "max_iters=4") for o in ITERS]
     out = run_tool(
-        [str(mim_tool('train.py')), TINY, '--work-dir', str(work), '--resume',
-         '--cfg-options', 'model.backbone.init_cfg=None', *iters],
-        cwd=root, env_extra={'SMIX_VOC_ROOT': str(root / 'VOCdevkit') + '/',
-                             'PYTHONPATH': str(REPO)})
+        [str(mim_tool("train.py")), TINY, "--work-dir", str(work), "--resume",
+         "--cfg-options", "model.backbone.init_cfg=None", *iters],
+        cwd=root, env_extra={"SMIX_VOC_ROOT": str(root / "VOCdevkit") + "/",
+                             "PYTHONPATH": str(REPO)})
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-4000:]
-    assert 'resumed epoch: 0, iter: 3' in log and 'TimmPretrained' not in log
-    assert (work / 'iter_4.pth').is_file()
+    assert "resumed epoch: 0, iter: 3" in log and "TimmPretrained" not in log
+    assert (work / "iter_4.pth").is_file()
 
 
 def test_test_tool_prints_map(trained, empty_allowlist):
     root, _, work, _ = trained
-    voc = str(root / 'VOCdevkit') + '/'
-    saved = (work / 'last_checkpoint').read_text().strip()
+    voc = str(root / "VOCdevkit") + "/"
+    saved = (work / "last_checkpoint").read_text().strip()
     out = run_tool(
-        [str(REPO / 'tools' / 'mmdet_test.py'), TINY,
-         saved, '--work-dir', str(root / 'test'),
-         '--cfg-options', f'test_dataloader.dataset.data_root={voc}'],
+        [str(REPO / "tools" / "mmdet_test.py"), TINY,
+         saved, "--work-dir", str(root / "test"),
+         "--cfg-options", f"test_dataloader.dataset.data_root={voc}"],
         cwd=root)  # no SMIX_VOC_ROOT: the data root comes from --cfg-options
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-4000:]
-    match = re.search(r'pascal_voc/mAP: ([0-9.]+)', log)
+    match = re.search(r"pascal_voc/mAP: ([0-9.]+)", log)
     assert match and 0.0 <= float(match.group(1)) <= 1.0
-    assert 'Load checkpoint from' in log
+    assert "Load checkpoint from" in log
     # what mmdet's checkpoint pickles besides tensors is exactly allow-listed
     unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(saved)
     assert unsafe and set(unsafe) <= set(allowed_global_names())
@@ -92,7 +91,7 @@ def test_test_tool_prints_map(trained, empty_allowlist):
 
 def _check_backbone_main():
     spec = importlib.util.spec_from_file_location(
-        'check_backbone_tool', REPO / 'tools' / 'check_backbone.py')
+        "check_backbone_tool", REPO / "tools" / "check_backbone.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.main
@@ -103,39 +102,39 @@ def test_check_backbone_tool(trained, tmp_path, capsys):
     main = _check_backbone_main()
     assert main([TINY, ckpt]) == 0
     out = capsys.readouterr().out
-    assert 'ok       layer4.1.bn2.running_var' in out
-    assert out.strip().splitlines()[-1].startswith('OK: 120/120')
-    bad, _ = write_timm_checkpoint(tmp_path, 'resnet34', ema=False)
-    assert main([TINY, bad, '--problems-only']) == 1
+    assert "ok       layer4.1.bn2.running_var" in out
+    assert out.strip().splitlines()[-1].startswith("OK: 120/120")
+    bad, _ = write_timm_checkpoint(tmp_path, "resnet34", ema=False)
+    assert main([TINY, bad, "--problems-only"]) == 1
     out = capsys.readouterr().out
-    assert 'UNUSED   layer3.5.conv1.weight' in out
-    assert 'ok       ' not in out
-    assert main([TINY, str(tmp_path / 'none.pth.tar')]) == 2
-    assert 'does not exist' in capsys.readouterr().err
+    assert "UNUSED   layer3.5.conv1.weight" in out
+    assert "ok       " not in out
+    assert main([TINY, str(tmp_path / "none.pth.tar")]) == 2
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_check_backbone_command_line(trained):
     root, ckpt, _, _ = trained
-    out = run_tool([str(REPO / 'tools' / 'check_backbone.py'), TINY, ckpt,
-                    '--problems-only'], cwd=root)
+    out = run_tool([str(REPO / "tools" / "check_backbone.py"), TINY, ckpt,
+                    "--problems-only"], cwd=root)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1].startswith('OK: 120/120')
+    assert out.stdout.strip().splitlines()[-1].startswith("OK: 120/120")
 
 
 def test_mim_tools_are_found():
-    for name in ('train.py', 'test.py', 'dist_train.sh', 'dist_test.sh'):
+    for name in ("train.py", "test.py", "dist_train.sh", "dist_test.sh"):
         path = mim_tool(name)
-        assert path.is_file() and '.mim' in str(path)
-    assert pop_nproc(['a.py', '--nproc', '2', '--x']) == (2, ['a.py', '--x'])
-    assert pop_nproc(['--nproc=4', 'c']) == (4, ['c'])
+        assert path.is_file() and ".mim" in str(path)
+    assert pop_nproc(["a.py", "--nproc", "2", "--x"]) == (2, ["a.py", "--x"])
+    assert pop_nproc(["--nproc=4", "c"]) == (4, ["c"])
     with pytest.raises(SystemExit):
-        pop_nproc(['--nproc', 'x'])
+        pop_nproc(["--nproc", "x"])
 
 
 def test_dist_launch_needs_positional_arguments_first(capsys):
-    with pytest.raises(SystemExit, match='put CONFIG CHECKPOINT first'):
-        tool_main('test.py', 'dist_test.sh', ('CONFIG', 'CHECKPOINT'), 'doc',
-                  ['--nproc', '2', 'cfg.py', '--work-dir', 'w', 'ckpt.pth'])
-    assert tool_main('train.py', 'dist_train.sh', ('CONFIG', ), 'the doc',
+    with pytest.raises(SystemExit, match="put CONFIG CHECKPOINT first"):
+        tool_main("test.py", "dist_test.sh", ("CONFIG", "CHECKPOINT"), "doc",
+                  ["--nproc", "2", "cfg.py", "--work-dir", "w", "ckpt.pth"])
+    assert tool_main("train.py", "dist_train.sh", ("CONFIG", ), "the doc",
                      []) == 2
-    assert 'the doc' in capsys.readouterr().out
+    assert "the doc" in capsys.readouterr().out

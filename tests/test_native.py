@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from images import photographs, synthetic
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from smix_timm import saliency_map
@@ -14,12 +15,11 @@ from smix_timm.placement import peak_positions
 from smix_timm.saliency import fine_grained_torch as fg
 from smix_timm.saliency import native, saliency_peaks
 
-from images import photographs, synthetic
-
 
 def photo_batch(size=64, count=6):
     photos = list(photographs().values())
-    crops = [np.ascontiguousarray(photos[k % len(photos)][k * 7:k * 7 + size, k * 5:k * 5 + size]) for k in range(count)]
+    crops = [np.ascontiguousarray(photos[k % len(photos)][k * 7:k * 7 + size, k * 5:k * 5 + size])
+             for k in range(count)]
     return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
 
 

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from timm.data import IMAGENET_DEFAULT_MEAN as MEAN, IMAGENET_DEFAULT_STD as STD
+from images import photographs
+from timm.data import IMAGENET_DEFAULT_MEAN as MEAN
+from timm.data import IMAGENET_DEFAULT_STD as STD
 
 from smix_timm import FastCollateSaliencyMix, SaliencyMix, saliency_map
-
-from images import photographs
 
 
 def _photos(n=4, size=48):
@@ -202,6 +202,7 @@ class _RunsCode:
 @pytest.mark.parametrize("reader", ["smix_timm", "smix_mmdet"])
 def test_refused_checkpoints_say_what_torch_refused(tmp_path, reader):
     import pickle
+
     from smix_timm.checkpoint import read_checkpoint
     if reader == "smix_mmdet":
         safe_load = pytest.importorskip("smix_mmdet.safe_load")

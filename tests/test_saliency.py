@@ -2,13 +2,12 @@
 import numpy as np
 import pytest
 import torch
+from images import photographs, synthetic
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from smix_timm import register_saliency_method, saliency_map
 from smix_timm.saliency import fine_grained_torch as fg
 from smix_timm.saliency.opencv_backend import require_cv2_saliency
-
-from images import photographs, synthetic
 
 cv2 = require_cv2_saliency()
 

@@ -9,8 +9,7 @@ import pytest
 import yaml
 from timm.data import FastCollateMixup, Mixup
 
-from smix_timm import FastCollateSaliencyMix, SaliencyMix
-from smix_timm import timm_train
+from smix_timm import FastCollateSaliencyMix, SaliencyMix, timm_train
 from smix_timm.checkpoint import read_checkpoint
 
 HERE = os.path.dirname(os.path.abspath(__file__))

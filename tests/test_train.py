@@ -15,7 +15,7 @@ from smix_timm.train_cli import build_parser, check_args, mixing_on, parse_comma
 from smix_timm.train_data import replace_crop_with_pad
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TRAIN = os.path.join(ROOT, 'tools', 'train.py')
+TRAIN = os.path.join(ROOT, "tools", "train.py")
 
 
 def _load(name, path):
@@ -25,31 +25,31 @@ def _load(name, path):
     return mod
 
 
-mcd = _load('make_cls_data', os.path.join(ROOT, 'tools', 'make_cls_data.py'))
-train = _load('smix_train', TRAIN)
+mcd = _load("make_cls_data", os.path.join(ROOT, "tools", "make_cls_data.py"))
+train = _load("smix_train", TRAIN)
 
 # timm resnet18 at 32 px (stride-4 stem) is the cheapest real network; one epoch is 4 steps of 8
-FAST = dict(model='resnet18', img_size=32, b=8, vb=16, epochs=1, j=0, lr=0.05, warmup_epochs=0, log_interval=1)
+FAST = dict(model="resnet18", img_size=32, b=8, vb=16, epochs=1, j=0, lr=0.05, warmup_epochs=0, log_interval=1)
 
 
 def opts(**kw):
     """FAST with overrides, as command-line arguments."""
     out = []
     for k, v in dict(FAST, **kw).items():
-        out += ['-' + k if k in ('b', 'vb', 'j') else '--' + k.replace('_', '-'), str(v)]
+        out += ["-" + k if k in ("b", "vb", "j") else "--" + k.replace("_", "-"), str(v)]
     return out
 
 
 def run(args, cwd, timeout=240, module=None):
-    cmd = [sys.executable] + (['-m', module] if module else [TRAIN]) + [str(a) for a in args]
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    cmd = [sys.executable] + (["-m", module] if module else [TRAIN]) + [str(a) for a in args]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def summary_epochs(path):
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    return [int(r['epoch']) for r in rows], rows
+    return [int(r["epoch"]) for r in rows], rows
 
 
 def load_ckpt(path):
@@ -57,199 +57,199 @@ def load_ckpt(path):
     return _torch_load(path, weights_only=True)  # timm's safe load must work on our checkpoints
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('train') / 'cls')
+    root = str(tmp_path_factory.mktemp("train") / "cls")
     mcd.make_cls_data(root, seed=0, num_classes=4, train_per_class=8, val_per_class=4, size=32, log=None)
     return root
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope="module")
 def saliency_run(data, tmp_path_factory):
     """One epoch with --saliencymix 1.0 through the prefetcher (collate path)."""
-    out = tmp_path_factory.mktemp('out')
-    r = run(['--data-dir', data, '--saliencymix', '1.0', '--output', out, '--experiment', 'sal'] + opts(), cwd=out)
+    out = tmp_path_factory.mktemp("out")
+    r = run(["--data-dir", data, "--saliencymix", "1.0", "--output", out, "--experiment", "sal"] + opts(), cwd=out)
     assert r.returncode == 0, r.stderr[-3000:]
     return out, r
 
 
-def _assert_timm_outputs(exp_dir, epochs, arch='resnet18'):
+def _assert_timm_outputs(exp_dir, epochs, arch="resnet18"):
     files = set(os.listdir(exp_dir))
-    assert {'last.pth.tar', 'model_best.pth.tar', 'summary.csv', 'args.yaml'} <= files
-    assert {f'checkpoint-{e}.pth.tar' for e in epochs} <= files
-    assert not glob.glob(os.path.join(exp_dir, 'tmp*'))
-    got, rows = summary_epochs(os.path.join(exp_dir, 'summary.csv'))
+    assert {"last.pth.tar", "model_best.pth.tar", "summary.csv", "args.yaml"} <= files
+    assert {f"checkpoint-{e}.pth.tar" for e in epochs} <= files
+    assert not glob.glob(os.path.join(exp_dir, "tmp*"))
+    got, rows = summary_epochs(os.path.join(exp_dir, "summary.csv"))
     assert got == list(epochs)
-    assert list(rows[0]) == ['epoch', 'train_loss', 'eval_loss', 'eval_top1', 'eval_top5', 'lr']
-    ckpt = load_ckpt(os.path.join(exp_dir, 'last.pth.tar'))
-    assert {'state_dict', 'optimizer', 'epoch', 'arch', 'args', 'version', 'metric'} <= set(ckpt)
-    assert ckpt['epoch'] == epochs[-1] and ckpt['arch'] == arch and ckpt['version'] == 2
-    assert isinstance(ckpt['args'], argparse.Namespace)
-    assert 'conv1.weight' in ckpt['state_dict'] and not any(k.startswith('module.') for k in ckpt['state_dict'])
-    with open(os.path.join(exp_dir, 'args.yaml')) as f:
-        assert yaml.safe_load(f)['model'] == arch
+    assert list(rows[0]) == ["epoch", "train_loss", "eval_loss", "eval_top1", "eval_top5", "lr"]
+    ckpt = load_ckpt(os.path.join(exp_dir, "last.pth.tar"))
+    assert {"state_dict", "optimizer", "epoch", "arch", "args", "version", "metric"} <= set(ckpt)
+    assert ckpt["epoch"] == epochs[-1] and ckpt["arch"] == arch and ckpt["version"] == 2
+    assert isinstance(ckpt["args"], argparse.Namespace)
+    assert "conv1.weight" in ckpt["state_dict"] and not any(k.startswith("module.") for k in ckpt["state_dict"])
+    with open(os.path.join(exp_dir, "args.yaml")) as f:
+        assert yaml.safe_load(f)["model"] == arch
     return ckpt
 
 
 def test_saliencymix_prefetcher_writes_timm_outputs(saliency_run):
     out, r = saliency_run
-    ckpt = _assert_timm_outputs(os.path.join(out, 'sal'), [0])
-    assert ckpt['args'].saliencymix == 1.0 and ckpt['args'].num_classes == 4
+    ckpt = _assert_timm_outputs(os.path.join(out, "sal"), [0])
+    assert ckpt["args"].saliencymix == 1.0 and ckpt["args"].num_classes == 4
     assert "Mixing with FastCollateSaliencyMix in the loader's collate" in r.stderr
-    assert 'images/s' in r.stderr and 'LR:' in r.stderr and 'Loss:' in r.stderr
+    assert "images/s" in r.stderr and "LR:" in r.stderr and "Loss:" in r.stderr
 
 
 def test_saliencymix_batch_path(data, tmp_path):
-    r = run(['--data-dir', data, '--saliencymix', '1.0', '--no-prefetcher', '--saliency-per', 'batch',
-             '--output', tmp_path, '--experiment', 'nopf'] + opts(), cwd=tmp_path)
+    r = run(["--data-dir", data, "--saliencymix", "1.0", "--no-prefetcher", "--saliency-per", "batch",
+             "--output", tmp_path, "--experiment", "nopf"] + opts(), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert 'Mixing with SaliencyMix in each batch' in r.stderr
-    _assert_timm_outputs(os.path.join(tmp_path, 'nopf'), [0])
+    assert "Mixing with SaliencyMix in each batch" in r.stderr
+    _assert_timm_outputs(os.path.join(tmp_path, "nopf"), [0])
 
 
 def test_resume_continues_at_next_epoch(data, saliency_run, tmp_path):
     import shutil
-    exp = str(tmp_path / 'sal')
-    shutil.copytree(os.path.join(saliency_run[0], 'sal'), exp)
-    r = run(['--data-dir', data, '--saliencymix', '1.0', '--resume', os.path.join(exp, 'last.pth.tar')]
+    exp = str(tmp_path / "sal")
+    shutil.copytree(os.path.join(saliency_run[0], "sal"), exp)
+    r = run(["--data-dir", data, "--saliencymix", "1.0", "--resume", os.path.join(exp, "last.pth.tar")]
             + opts(epochs=2), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert 'starting at 1' in r.stderr and 'Train: 0 ' not in r.stderr and 'Train: 1 ' in r.stderr
+    assert "starting at 1" in r.stderr and "Train: 0 " not in r.stderr and "Train: 1 " in r.stderr
     _assert_timm_outputs(exp, [0, 1])  # into the checkpoint's folder, summary continued without duplicates
-    assert load_ckpt(os.path.join(exp, 'checkpoint-0.pth.tar'))['epoch'] == 0
-    assert not os.path.exists(tmp_path / 'output')
+    assert load_ckpt(os.path.join(exp, "checkpoint-0.pth.tar"))["epoch"] == 0
+    assert not os.path.exists(tmp_path / "output")
 
 
 def test_torchrun_two_processes_one_set_of_checkpoints(data, tmp_path):
-    r = run(['--standalone', '--nproc_per_node', '2', TRAIN, '--data-dir', data, '--saliencymix', '1.0',
-             '--output', tmp_path, '--experiment', 'ddp'] + opts(b=4, vb=8),
-            cwd=tmp_path, module='torch.distributed.run')
+    r = run(["--standalone", "--nproc_per_node", "2", TRAIN, "--data-dir", data, "--saliencymix", "1.0",
+             "--output", tmp_path, "--experiment", "ddp"] + opts(b=4, vb=8),
+            cwd=tmp_path, module="torch.distributed.run")
     assert r.returncode == 0, r.stderr[-3000:]
-    assert 'Training in distributed mode' in r.stderr and 'total 2' in r.stderr
-    assert os.listdir(tmp_path) == ['ddp']
-    ckpt = _assert_timm_outputs(os.path.join(tmp_path, 'ddp'), [0])
-    assert ckpt['args'].world_size == 2 and ckpt['args'].distributed
-    assert len(glob.glob(os.path.join(tmp_path, 'ddp', 'checkpoint-*.pth.tar'))) == 1
+    assert "Training in distributed mode" in r.stderr and "total 2" in r.stderr
+    assert os.listdir(tmp_path) == ["ddp"]
+    ckpt = _assert_timm_outputs(os.path.join(tmp_path, "ddp"), [0])
+    assert ckpt["args"].world_size == 2 and ckpt["args"].distributed
+    assert len(glob.glob(os.path.join(tmp_path, "ddp", "checkpoint-*.pth.tar"))) == 1
 
 
-@pytest.mark.parametrize('case', ['missing_dir', 'empty_class', 'num_classes', 'odd_batch', 'no_val', 'cifar',
-                                  'data_file', 'half_batch_path', 'in_chans', 'minmax', 'official_method',
-                                  'erasing_before_mixing'])
+@pytest.mark.parametrize("case", ["missing_dir", "empty_class", "num_classes", "odd_batch", "no_val", "cifar",
+                                  "data_file", "half_batch_path", "in_chans", "minmax", "official_method",
+                                  "erasing_before_mixing"])
 def test_clear_errors(data, tmp_path, monkeypatch, case):
     import shutil
     monkeypatch.chdir(tmp_path)
-    args = ['--data-dir', data] + opts()
-    if case == 'missing_dir':
-        args[1] = str(tmp_path / 'nope')
-        expect = 'does not exist'
-    elif case == 'empty_class':
-        copy = tmp_path / 'copy'
+    args = ["--data-dir", data] + opts()
+    if case == "missing_dir":
+        args[1] = str(tmp_path / "nope")
+        expect = "does not exist"
+    elif case == "empty_class":
+        copy = tmp_path / "copy"
         shutil.copytree(data, copy)
-        (copy / 'train' / 'zz_empty').mkdir()
+        (copy / "train" / "zz_empty").mkdir()
         args[1] = str(copy)
-        expect = 'zz_empty holds no images'
-    elif case == 'num_classes':
-        args += ['--num-classes', '10']
-        expect = 'has 4 classes but --num-classes is 10'
-    elif case == 'odd_batch':
-        args = ['--data-dir', data, '--saliencymix', '1'] + opts(b=7)
-        expect = 'even batch size'
-    elif case == 'no_val':
-        args += ['--val-split', 'test']
+        expect = "zz_empty holds no images"
+    elif case == "num_classes":
+        args += ["--num-classes", "10"]
+        expect = "has 4 classes but --num-classes is 10"
+    elif case == "odd_batch":
+        args = ["--data-dir", data, "--saliencymix", "1"] + opts(b=7)
+        expect = "even batch size"
+    elif case == "no_val":
+        args += ["--val-split", "test"]
         expect = 'no "test" folder'
-    elif case == 'cifar':
-        args = ['--data-dir', str(tmp_path), '--dataset', 'torch/cifar10'] + opts()
-        expect = 'torch/cifar10 not found'
-    elif case == 'data_file':
-        (tmp_path / 'file.txt').write_text('x')
-        args[1] = str(tmp_path / 'file.txt')
-        expect = 'is a file; pass the folder'
-    elif case == 'half_batch_path':
-        args += ['--saliencymix', '1', '--mixup-mode', 'half', '--no-prefetcher']
-        expect = '--mixup-mode half exists for the prefetcher'
-    elif case == 'in_chans':
-        args += ['--in-chans', '1']
-        expect = 'reads the images as 3-channel RGB but the model takes 1'
-    elif case == 'minmax':
-        args += ['--cutmix-minmax', '0.001', '0.01']
-        expect = 'under one pixel on 32x32 images'
-    elif case == 'erasing_before_mixing':
-        args += ['--saliencymix', '1', '--reprob', '0.25', '--no-prefetcher']
-        expect = '--reprob with --no-prefetcher erases with noise before the batch is mixed'
-    elif case == 'official_method':
-        args += ['--saliencymix', '1', '--saliency-official', '--saliency-method', 'frequency_tuned']
-        expect = 'official=True reproduces the official code'
+    elif case == "cifar":
+        args = ["--data-dir", str(tmp_path), "--dataset", "torch/cifar10"] + opts()
+        expect = "torch/cifar10 not found"
+    elif case == "data_file":
+        (tmp_path / "file.txt").write_text("x")
+        args[1] = str(tmp_path / "file.txt")
+        expect = "is a file; pass the folder"
+    elif case == "half_batch_path":
+        args += ["--saliencymix", "1", "--mixup-mode", "half", "--no-prefetcher"]
+        expect = "--mixup-mode half exists for the prefetcher"
+    elif case == "in_chans":
+        args += ["--in-chans", "1"]
+        expect = "reads the images as 3-channel RGB but the model takes 1"
+    elif case == "minmax":
+        args += ["--cutmix-minmax", "0.001", "0.01"]
+        expect = "under one pixel on 32x32 images"
+    elif case == "erasing_before_mixing":
+        args += ["--saliencymix", "1", "--reprob", "0.25", "--no-prefetcher"]
+        expect = "--reprob with --no-prefetcher erases with noise before the batch is mixed"
+    elif case == "official_method":
+        args += ["--saliencymix", "1", "--saliency-official", "--saliency-method", "frequency_tuned"]
+        expect = "official=True reproduces the official code"
     with pytest.raises(train.UsageError, match=expect):
         train.main(args)
-    assert not os.path.exists(tmp_path / 'output')
+    assert not os.path.exists(tmp_path / "output")
 
 
-@pytest.mark.parametrize('case', ['truncated', 'empty', 'other_arch', 'not_timm'])
+@pytest.mark.parametrize("case", ["truncated", "empty", "other_arch", "not_timm"])
 def test_bad_resume_checkpoints_are_one_line_errors(data, saliency_run, tmp_path, case):
-    good = os.path.join(saliency_run[0], 'sal', 'last.pth.tar')
-    bad = tmp_path / 'run' / 'last.pth.tar'
+    good = os.path.join(saliency_run[0], "sal", "last.pth.tar")
+    bad = tmp_path / "run" / "last.pth.tar"
     bad.parent.mkdir()
     extra = []
-    if case == 'truncated':
-        with open(good, 'rb') as f:
+    if case == "truncated":
+        with open(good, "rb") as f:
             bad.write_bytes(f.read()[:5000])
-        expect = 'could not be read by torch.load'
-    elif case == 'empty':
-        bad.write_bytes(b'')
-        expect = 'is empty (0 bytes)'
-    elif case == 'other_arch':
+        expect = "could not be read by torch.load"
+    elif case == "empty":
+        bad.write_bytes(b"")
+        expect = "is empty (0 bytes)"
+    elif case == "other_arch":
         import shutil
         shutil.copy(good, bad)
-        extra = ['--model', 'resnet34']
+        extra = ["--model", "resnet34"]
         expect = "holds a 'resnet18' model but this run builds 'resnet34'"
     else:
-        torch.save({'weights': torch.zeros(2)}, bad)
+        torch.save({"weights": torch.zeros(2)}, bad)
         expect = "not a checkpoint of timm's train.py"
-    r = run(['--data-dir', data, '--resume', bad] + opts() + extra, cwd=tmp_path)
-    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr[-2000:]
-    assert r.stderr.strip().splitlines()[-1].startswith('train.py: error: --resume') and expect in r.stderr
+    r = run(["--data-dir", data, "--resume", bad] + opts() + extra, cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert r.stderr.strip().splitlines()[-1].startswith("train.py: error: --resume") and expect in r.stderr
 
 
 def test_existing_run_folder_is_not_overwritten(data, saliency_run, tmp_path):
     import shutil
-    exp = tmp_path / 'sal'
-    shutil.copytree(os.path.join(saliency_run[0], 'sal'), exp)
-    before = (exp / 'last.pth.tar').read_bytes()
-    r = run(['--data-dir', data, '--output', tmp_path, '--experiment', 'sal'] + opts(), cwd=tmp_path)
-    assert r.returncode == 2 and 'already holds a run' in r.stderr
-    assert f'--resume {exp / "last.pth.tar"}' in r.stderr and '--overwrite-output' in r.stderr
-    assert (exp / 'last.pth.tar').read_bytes() == before and len(summary_epochs(exp / 'summary.csv')[0]) == 1
-    r = run(['--data-dir', data, '--output', tmp_path, '--experiment', 'sal', '--overwrite-output'] + opts(),
+    exp = tmp_path / "sal"
+    shutil.copytree(os.path.join(saliency_run[0], "sal"), exp)
+    before = (exp / "last.pth.tar").read_bytes()
+    r = run(["--data-dir", data, "--output", tmp_path, "--experiment", "sal"] + opts(), cwd=tmp_path)
+    assert r.returncode == 2 and "already holds a run" in r.stderr
+    assert f'--resume {exp / "last.pth.tar"}' in r.stderr and "--overwrite-output" in r.stderr
+    assert (exp / "last.pth.tar").read_bytes() == before and len(summary_epochs(exp / "summary.csv")[0]) == 1
+    r = run(["--data-dir", data, "--output", tmp_path, "--experiment", "sal", "--overwrite-output"] + opts(),
             cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert (exp / 'last.pth.tar').read_bytes() != before
+    assert (exp / "last.pth.tar").read_bytes() != before
 
 
 def test_ctrl_c_exits_130_and_says_how_to_resume(data, tmp_path):
     import signal
-    cmd = [sys.executable, TRAIN, '--data-dir', data, '--output', str(tmp_path), '--experiment', 'int'] + opts(
+    cmd = [sys.executable, TRAIN, "--data-dir", data, "--output", str(tmp_path), "--experiment", "int"] + opts(
         epochs=200)
     proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                            env=dict(os.environ, OMP_NUM_THREADS='1'))
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
     seen = []
     for line in proc.stderr:  # wait until one epoch's checkpoint is written
         seen.append(line)
-        if line.startswith('Epoch 1/200'):
+        if line.startswith("Epoch 1/200"):
             break
     proc.send_signal(signal.SIGINT)
     rest = proc.communicate(timeout=120)[1]
-    assert proc.returncode == 130, ''.join(seen[-5:]) + rest[-2000:]
-    assert f'Continue with --resume {tmp_path / "int" / "last.pth.tar"}' in rest and 'Traceback' not in rest
+    assert proc.returncode == 130, "".join(seen[-5:]) + rest[-2000:]
+    assert f'Continue with --resume {tmp_path / "int" / "last.pth.tar"}' in rest and "Traceback" not in rest
 
 
 def test_cli_error_is_one_line(tmp_path):
-    r = run(['--data-dir', tmp_path / 'nope'] + opts(), cwd=tmp_path)
-    assert r.returncode == 2 and 'Traceback' not in r.stderr
-    assert r.stderr.strip().splitlines()[-1].startswith('train.py: error: data dir')
+    r = run(["--data-dir", tmp_path / "nope"] + opts(), cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("train.py: error: data dir")
 
 
 def _args(**kw):
-    a = build_parser().parse_args(['--data-dir', 'x'])
+    a = build_parser().parse_args(["--data-dir", "x"])
     a.num_classes = 4
     for k, v in kw.items():
         setattr(a, k, v)
@@ -260,6 +260,7 @@ def _args(**kw):
 def test_build_mixing_paths():
     from timm.data import FastCollateMixup, Mixup
     from timm.data.loader import PrefetchLoader
+
     from smix_timm import FastCollateSaliencyMix, SaliencyMix
     from smix_timm.train_options import build_mixing
     cfg = dict(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
@@ -267,16 +268,16 @@ def test_build_mixing_paths():
     assert type(build_mixing(_args(cutmix=1.0), collate=True, **cfg)) is FastCollateMixup
     assert type(build_mixing(_args(cutmix=1.0), collate=False, **cfg)) is Mixup
     collate = build_mixing(_args(saliencymix=1.0, mixup_prob=0.5), collate=True, **cfg)
-    assert isinstance(collate, FastCollateSaliencyMix) and collate.mix_prob == 0.5 and collate.mean == cfg['mean']
+    assert isinstance(collate, FastCollateSaliencyMix) and collate.mix_prob == 0.5 and collate.mean == cfg["mean"]
     # timm's PrefetchLoader forwards --mixup-off-epoch only to FastCollateMixup instances
-    loader = PrefetchLoader(torch.utils.data.DataLoader([], collate_fn=collate), device=torch.device('cpu'))
+    loader = PrefetchLoader(torch.utils.data.DataLoader([], collate_fn=collate), device=torch.device("cpu"))
     loader.mixup_enabled = False
     assert collate.mixup_enabled is False
     fn = build_mixing(_args(saliencymix=1.0, saliency_official=True), collate=False, **cfg)
-    assert type(fn) is SaliencyMix and fn.official and fn.std == cfg['std']
+    assert type(fn) is SaliencyMix and fn.official and fn.std == cfg["std"]
 
 
-@pytest.mark.parametrize('path', sorted(glob.glob(os.path.join(ROOT, 'configs', 'timm', '*.yaml'))),
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "configs", "timm", "*.yaml"))),
                          ids=os.path.basename)
 def test_configs_parse(path):
     import timm
@@ -284,27 +285,27 @@ def test_configs_parse(path):
         cfg = yaml.safe_load(f)
     known = {a.dest for a in build_parser()._actions}
     assert set(cfg) <= known, set(cfg) - known
-    args, _ = parse_command_line(['-c', path, '--data-dir', 'x'])
+    args, _ = parse_command_line(["-c", path, "--data-dir", "x"])
     check_args(args)
     assert timm.is_model(args.model)
-    mixing = [k for k in ('saliencymix', 'cutmix') if cfg.get(k)]
+    mixing = [k for k in ("saliencymix", "cutmix") if cfg.get(k)]
     name = os.path.basename(path)
-    if 'baseline' in name:
+    if "baseline" in name:
         assert not mixing_on(args)
     else:
-        assert len(mixing) == 1 and mixing[0] in name.replace('official', 'saliencymix')
+        assert len(mixing) == 1 and mixing[0] in name.replace("official", "saliencymix")
 
 
-@pytest.mark.parametrize('crop_mode', [None, 'rkrr'])
+@pytest.mark.parametrize("crop_mode", [None, "rkrr"])
 def test_train_pad_replaces_random_crop(data, crop_mode):
     from timm.data import create_dataset, create_loader
     from torchvision import transforms
-    ds = create_dataset('', root=data, split='train')
+    ds = create_dataset("", root=data, split="train")
     loader = create_loader(ds, input_size=(3, 32, 32), batch_size=8, is_training=True, train_crop_mode=crop_mode,
-                           device=torch.device('cpu'), num_workers=0)
+                           device=torch.device("cpu"), num_workers=0)
     replace_crop_with_pad(loader, 4, (3, 32, 32))
     tfs = loader.dataset.transform.transforms
     assert isinstance(tfs[0], transforms.RandomCrop) and tfs[0].padding == 4 and tfs[0].size == (32, 32)
-    assert not any('Resize' in type(t).__name__ for t in tfs)
+    assert not any("Resize" in type(t).__name__ for t in tfs)
     x, _ = next(iter(loader))
     assert x.shape == (8, 3, 32, 32)

@@ -4,10 +4,9 @@ import os
 
 import numpy as np
 import pytest
+from _analysis_testlib import assert_png, image_folder, load_tool
 
 from smix_timm import SCHEMES, viz
-
-from _analysis_testlib import assert_png, image_folder, load_tool
 
 vm = load_tool("visualize_mix")
 

@@ -30,11 +30,12 @@ from PIL import Image
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from make_cls_data import load_annotations, load_mask, make_cls_data  # noqa: E402
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD  # noqa: E402
 
-from make_cls_data import load_annotations, load_mask, make_cls_data  # noqa: E402
 from smix_timm import SaliencyMix  # noqa: E402
 from smix_timm.params import CUTMIX, SALIENCYMIX, MixParams, random_cutmix_box  # noqa: E402
+
 
 class RandomPeak:
     """Control detector: a random map, so the 'peak' is a uniformly random pixel. With
@@ -116,7 +117,7 @@ def run(data_dir: str, seed: int = 0, samples: int = 2048, batch: int = 64, size
             x = (images[order].float() / 255 - mean) / std
             params = MixParams(kind=np.full(batch, kind, np.int8), lam=lam.copy(), cutmix_box=[None] * batch)
             if kind == CUTMIX:  # timm's rand_bbox distribution, drawn from a seeded generator
-                pairs = [(box, box) for box in (random_cutmix_box(box_rng, float(l), size, size) for l in lam)]
+                pairs = [(box, box) for box in (random_cutmix_box(box_rng, float(v), size, size) for v in lam)]
             else:
                 pairs = mix.saliency_box_pairs(x, params)
             for key, values in fidelity(masks, order, pairs).items():

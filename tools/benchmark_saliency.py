@@ -104,7 +104,8 @@ def main(argv=None) -> dict:
     std = torch.tensor(IMAGENET_DEFAULT_STD).view(1, 3, 1, 1)
     x = (u8.float() / 255 - mean) / std
     n = args.batch
-    print(f"batch {n}x3x{args.size}x{args.size}, {args.threads} torch threads, {platform.processor() or platform.machine()}"
+    cpu = platform.processor() or platform.machine()
+    print(f"batch {n}x3x{args.size}x{args.size}, {args.threads} torch threads, {cpu}"
           f", torch {torch.__version__}", flush=True)
     results = {"batch": n, "size": args.size, "threads": args.threads, "detectors": {}, "mixing": {}}
 

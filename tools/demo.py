@@ -20,7 +20,6 @@ import csv
 import hashlib
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -178,7 +177,8 @@ class Demo:
         os.makedirs(pics, exist_ok=True)
         self.run([sys.executable, os.path.join(TOOLS, "visualize_mix.py"), "--out", pics, "--data-dir",
                   self.cls_root, "--num", "2", "--seed", str(self.args.seed)], "pictures")
-        curves = draw_curves({v: r["summary"] for v, r in pretrained.items()}, os.path.join(pics, "training_curves.png"))
+        summaries = {v: r["summary"] for v, r in pretrained.items()}
+        curves = draw_curves(summaries, os.path.join(pics, "training_curves.png"))
         dets = draw_detections(DET_CONFIG, {v: r["checkpoint"] for v, r in detected.items()}, self.voc_root,
                                os.path.join(pics, "detections.png"), self.args.device or "cpu")
         return {"dir": pics, "files": sorted(os.listdir(pics)), "curves": curves, "detections": dets}
@@ -210,8 +210,8 @@ class Demo:
                                                          "gpus": a.gpus, "device": a.device, "batch": a.batch_size},
                                        lambda v=v: self.pretrain(v))
         for v in self.variants:
-            detected[v] = self.stage(f"detect_{v}", {"pretrain": pretrained[v], "iters": a.det_iters, "seed": a.seed,
-                                                     "gpus": a.gpus}, lambda v=v: self.detect(v, pretrained[v]["checkpoint"]))
+            key = {"pretrain": pretrained[v], "iters": a.det_iters, "seed": a.seed, "gpus": a.gpus}
+            detected[v] = self.stage(f"detect_{v}", key, lambda v=v: self.detect(v, pretrained[v]["checkpoint"]))
         pics = self.stage("pictures", {"pretrained": pretrained, "detected": detected},
                           lambda: self.pictures(pretrained, detected))
         from demo_report import write_report

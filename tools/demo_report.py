@@ -35,9 +35,10 @@ def draw_curves(summaries: Dict[str, str], path: str) -> str:
 def draw_detections(config: str, checkpoints: Dict[str, str], voc_root: str, path: str, device: str = "cpu",
                     num_images: int = 3, score_thr: float = 0.3) -> str:
     """A few VOC2007 test images with each detector's boxes (score >= score_thr), one column per detector."""
-    import smix_mmdet  # noqa: F401  (registrations and safe checkpoint loading)
     from mmdet.apis import inference_detector, init_detector
     from PIL import Image
+
+    import smix_mmdet  # noqa: F401  (registrations and safe checkpoint loading)
 
     with open(os.path.join(voc_root, "VOC2007", "ImageSets", "Main", "test.txt")) as f:
         ids = [line.strip() for line in f if line.strip()][:num_images]

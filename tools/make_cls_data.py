@@ -34,17 +34,17 @@ from typing import Callable, Dict, Optional
 import numpy as np
 from PIL import Image
 
-MARKER = '.smix_cls_data.json'
-ANNOTATIONS = 'annotations.json'
-FORMAT = 'smix-cls-v2'
-SPLITS = ('train', 'validation')
+MARKER = ".smix_cls_data.json"
+ANNOTATIONS = "annotations.json"
+FORMAT = "smix-cls-v2"
+SPLITS = ("train", "validation")
 
-SHAPES = ('disk', 'square', 'triangle', 'cross', 'ring', 'diamond', 'star', 'crescent')
+SHAPES = ("disk", "square", "triangle", "cross", "ring", "diamond", "star", "crescent")
 COLOURS = (
-    ('red', (220, 40, 40)), ('green', (40, 180, 60)), ('blue', (40, 80, 225)), ('yellow', (235, 215, 40)),
-    ('magenta', (205, 50, 205)), ('cyan', (40, 205, 215)), ('orange', (245, 135, 30)), ('white', (245, 245, 245)),
+    ("red", (220, 40, 40)), ("green", (40, 180, 60)), ("blue", (40, 80, 225)), ("yellow", (235, 215, 40)),
+    ("magenta", (205, 50, 205)), ("cyan", (40, 205, 215)), ("orange", (245, 135, 30)), ("white", (245, 245, 245)),
 )
-TEXTURES = ('solid', 'stripes', 'checker', 'dots')
+TEXTURES = ("solid", "stripes", "checker", "dots")
 MAX_CLASSES = len(SHAPES) * len(TEXTURES)
 MAX_ROTATION = 20.0             # degrees; keeps square and diamond apart
 
@@ -59,7 +59,7 @@ def class_attributes(index: int) -> Dict[str, str]:
     Classes 0-7 are the 8 shapes, solid; 8-15 the same shapes striped; then checker, dots.
     """
     if not 0 <= index < MAX_CLASSES:
-        raise ValueError(f'class index must be in [0, {MAX_CLASSES}), got {index}')
+        raise ValueError(f"class index must be in [0, {MAX_CLASSES}), got {index}")
     return dict(shape=SHAPES[index % len(SHAPES)], texture=TEXTURES[index // len(SHAPES)])
 
 
@@ -70,30 +70,30 @@ def class_name(index: int) -> str:
 
 def _shape_mask(shape: str, h: int, w: int, rng: np.random.Generator, angle: float = 0.0) -> np.ndarray:
     """Boolean (h, w) mask of ``shape`` filling an h x w box, rotated by ``angle`` degrees."""
-    v, u = np.meshgrid((np.arange(h) + 0.5) / h * 2 - 1, (np.arange(w) + 0.5) / w * 2 - 1, indexing='ij')
+    v, u = np.meshgrid((np.arange(h) + 0.5) / h * 2 - 1, (np.arange(w) + 0.5) / w * 2 - 1, indexing="ij")
     if angle:
         c, s = np.cos(np.deg2rad(angle)), np.sin(np.deg2rad(angle))
         u, v = c * u + s * v, -s * u + c * v
     r = np.hypot(u, v)
-    if shape == 'disk':
+    if shape == "disk":
         m = r <= 1
-    elif shape == 'square':
+    elif shape == "square":
         m = (np.abs(u) <= 0.85) & (np.abs(v) <= 0.85)
-    elif shape == 'triangle':
+    elif shape == "triangle":
         m = np.abs(u) <= (v + 1) / 2
-    elif shape == 'cross':
+    elif shape == "cross":
         m = (np.abs(u) <= 0.34) | (np.abs(v) <= 0.34)
-    elif shape == 'ring':
+    elif shape == "ring":
         m = (r <= 1) & (r >= 0.55)
-    elif shape == 'diamond':
+    elif shape == "diamond":
         m = np.abs(u) + np.abs(v) <= 1
-    elif shape == 'star':
+    elif shape == "star":
         theta = np.arctan2(v, u)
         m = r <= 0.6 + 0.4 * np.cos(5 * theta + np.pi / 2)
-    elif shape == 'crescent':
+    elif shape == "crescent":
         m = (r <= 1) & (np.hypot(u - 0.5, v) > 0.75)
     else:
-        raise ValueError(f'unknown shape {shape!r}')
+        raise ValueError(f"unknown shape {shape!r}")
     if m.sum() == 0:  # a tiny box can miss every pixel centre; keep at least the centre pixel
         m[h // 2, w // 2] = True
     return m
@@ -102,23 +102,23 @@ def _shape_mask(shape: str, h: int, w: int, rng: np.random.Generator, angle: flo
 def _texture(texture: str, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     """Multiplicative (h, w) texture in (0, 1]."""
     yy, xx = np.mgrid[0:h, 0:w]
-    if texture == 'solid':
+    if texture == "solid":
         return np.ones((h, w))
-    if texture == 'stripes':
+    if texture == "stripes":
         period = rng.uniform(3.0, 5.0)
         angle = rng.uniform(0, np.pi)
         phase = (xx * np.cos(angle) + yy * np.sin(angle)) / period + rng.uniform()
         return np.where(np.mod(phase, 1.0) < 0.5, 1.0, 0.5)
-    if texture == 'checker':
+    if texture == "checker":
         cell = int(rng.integers(2, 4))
         ox, oy = rng.integers(0, cell, size=2)
         return np.where(((xx + ox) // cell + (yy + oy) // cell) % 2 == 0, 1.0, 0.5)
-    if texture == 'dots':
+    if texture == "dots":
         spacing = int(rng.integers(4, 6))
         ox, oy = rng.integers(0, spacing, size=2)
         d = np.hypot((xx + ox) % spacing - spacing / 2 + 0.5, (yy + oy) % spacing - spacing / 2 + 0.5)
         return np.where(d <= 1.1, 0.35, 1.0)
-    raise ValueError(f'unknown texture {texture!r}')
+    raise ValueError(f"unknown texture {texture!r}")
 
 
 def _background(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -166,10 +166,10 @@ def render_image(label: int, size: int, rng: np.random.Generator):
         patch[m] = (1 - alpha) * patch[m] + alpha * colour
 
     y0, x0, h, w = _place(size, OBJECT_AREA, rng)
-    m = _shape_mask(attrs['shape'], h, w, rng, angle=rng.uniform(-MAX_ROTATION, MAX_ROTATION))
+    m = _shape_mask(attrs["shape"], h, w, rng, angle=rng.uniform(-MAX_ROTATION, MAX_ROTATION))
     colour_name, colour = COLOURS[int(rng.integers(len(COLOURS)))]
     colour = np.array(colour, float) + rng.uniform(-15, 15, size=3)
-    tex = _texture(attrs['texture'], h, w, rng)
+    tex = _texture(attrs["texture"], h, w, rng)
     obj = colour[None, None, :] * tex[..., None] + rng.normal(0, 4, size=(h, w, 3))
     img[y0:y0 + h, x0:x0 + w][m] = obj[m]
 
@@ -186,11 +186,11 @@ def _mask_box(mask: np.ndarray):
 def _generated_files(params: Dict):
     """Relative paths of every file a generation with ``params`` (an earlier marker) wrote."""
     files = {ANNOTATIONS, MARKER}
-    for split, per_class in zip(SPLITS, (params['train_per_class'], params['val_per_class'])):
-        for label in range(params['num_classes']):
+    for split, per_class in zip(SPLITS, (params["train_per_class"], params["val_per_class"])):
+        for label in range(params["num_classes"]):
             for i in range(per_class):
-                name = f'{class_name(label)}/{i:05d}.png'
-                files.update({f'{split}/{name}', f'masks/{split}/{name}'})
+                name = f"{class_name(label)}/{i:05d}.png"
+                files.update({f"{split}/{name}", f"masks/{split}/{name}"})
     return files
 
 
@@ -202,20 +202,20 @@ def _check_out(out: str, force: bool, log):
     mixed into the new set or lost). A foreign non-empty folder needs ``force`` and must not have
     train/, validation/, masks/ or annotations.json: nothing of the user's is replaced.
     """
-    if out == '':
-        raise ValueError('--out is empty; pass the folder to write the data set to')
+    if out == "":
+        raise ValueError("--out is empty; pass the folder to write the data set to")
     if not os.path.exists(out):
         return
     if not os.path.isdir(out):
-        raise FileExistsError(f'{out} exists and is not a folder; choose another --out')
+        raise FileExistsError(f"{out} exists and is not a folder; choose another --out")
     marker = os.path.join(out, MARKER)
-    ours = SPLITS + ('masks',)
+    ours = SPLITS + ("masks",)
     if not os.path.exists(marker):
         taken = [name for name in ours + (ANNOTATIONS,) if os.path.exists(os.path.join(out, name))]
         if os.listdir(out) and not force:
             raise FileExistsError(
-                f'{out} is not empty and was not made by make_cls_data.py (no {MARKER} in it); '
-                'choose another --out, or pass --force to add the data set beside what is there')
+                f"{out} is not empty and was not made by make_cls_data.py (no {MARKER} in it); "
+                "choose another --out, or pass --force to add the data set beside what is there")
         if taken:
             raise FileExistsError(f'{out} already has {", ".join(taken)}, not made by make_cls_data.py; nothing is '
                                   'deleted or replaced even with --force: choose another --out')
@@ -224,15 +224,15 @@ def _check_out(out: str, force: bool, log):
         with open(marker) as f:
             generated = _generated_files(json.load(f))
     except (ValueError, KeyError, TypeError):
-        raise FileExistsError(f'{marker} cannot be read, so what this tool wrote in {out} is unknown; '
-                              'choose another --out') from None
-    present = {os.path.relpath(os.path.join(root, name), out).replace(os.sep, '/')
+        raise FileExistsError(f"{marker} cannot be read, so what this tool wrote in {out} is unknown; "
+                              "choose another --out") from None
+    present = {os.path.relpath(os.path.join(root, name), out).replace(os.sep, "/")
                for sub in ours for root, _, names in os.walk(os.path.join(out, sub)) for name in names}
     added = sorted(present - generated)
     if added:
         raise FileExistsError(f'{out} holds files that make_cls_data.py did not write ({", ".join(added[:3])}'
                               f'{", ..." if len(added) > 3 else ""}); move them out or choose another --out')
-    log(f'[make_cls_data] replacing earlier generated data in {out}')
+    log(f"[make_cls_data] replacing earlier generated data in {out}")
     for rel in generated:
         path = os.path.join(out, rel)
         if os.path.isfile(path):
@@ -261,23 +261,23 @@ def make_cls_data(
     """
     log = log or (lambda msg: None)
     if not 1 <= num_classes <= MAX_CLASSES:
-        raise ValueError(f'num_classes must be in [1, {MAX_CLASSES}], got {num_classes}')
+        raise ValueError(f"num_classes must be in [1, {MAX_CLASSES}], got {num_classes}")
     if train_per_class < 1 or val_per_class < 1:
-        raise ValueError('train_per_class and val_per_class must be >= 1')
+        raise ValueError("train_per_class and val_per_class must be >= 1")
     if size < 16:
-        raise ValueError(f'size must be >= 16 pixels, got {size}')
+        raise ValueError(f"size must be >= 16 pixels, got {size}")
     params = dict(format=FORMAT, seed=int(seed), num_classes=int(num_classes), train_per_class=int(train_per_class),
                   val_per_class=int(val_per_class), size=int(size))
     marker = os.path.join(out, MARKER)
     if reuse and os.path.exists(marker):
         with open(marker) as f:
             old = json.load(f)
-        if old.get('complete') and {k: old.get(k) for k in params} == params:
-            log(f'[make_cls_data] reusing {out} (same parameters)')
+        if old.get("complete") and {k: old.get(k) for k in params} == params:
+            log(f"[make_cls_data] reusing {out} (same parameters)")
             return old
     _check_out(out, force, log)
     os.makedirs(out, exist_ok=True)
-    with open(marker, 'w') as f:
+    with open(marker, "w") as f:
         json.dump(dict(params, complete=False), f, indent=1)
 
     classes = [class_name(i) for i in range(num_classes)]
@@ -289,30 +289,30 @@ def make_cls_data(
         step = max(1, total // 5)
         for label, cname in enumerate(classes):
             img_dir = os.path.join(out, split, cname)
-            mask_dir = os.path.join(out, 'masks', split, cname)
+            mask_dir = os.path.join(out, "masks", split, cname)
             os.makedirs(img_dir)
             os.makedirs(mask_dir)
             for i in range(per_class):
                 rng = np.random.default_rng([seed, split_idx, label, i])
                 img, mask, colour = render_image(label, size, rng)
-                fname = f'{i:05d}.png'
-                Image.fromarray(img, 'RGB').save(os.path.join(img_dir, fname))
-                Image.fromarray(mask.astype(np.uint8) * 255, 'L').save(os.path.join(mask_dir, fname))
-                images[f'{split}/{cname}/{fname}'] = dict(
+                fname = f"{i:05d}.png"
+                Image.fromarray(img, "RGB").save(os.path.join(img_dir, fname))
+                Image.fromarray(mask.astype(np.uint8) * 255, "L").save(os.path.join(mask_dir, fname))
+                images[f"{split}/{cname}/{fname}"] = dict(
                     label=label, cls=cname, colour=colour, box=_mask_box(mask), area=round(float(mask.mean()), 5),
-                    mask=f'masks/{split}/{cname}/{fname}')
+                    mask=f"masks/{split}/{cname}/{fname}")
                 done += 1
                 if done % step == 0 or done == total:
-                    log(f'[make_cls_data] {split}: {done}/{total} images ({time.time() - t0:.1f}s)')
+                    log(f"[make_cls_data] {split}: {done}/{total} images ({time.time() - t0:.1f}s)")
 
-    with open(os.path.join(out, ANNOTATIONS), 'w') as f:
+    with open(os.path.join(out, ANNOTATIONS), "w") as f:
         json.dump(dict(params, classes=classes, class_attributes=[class_attributes(i) for i in range(num_classes)],
-                       box_format='xyxy, pixels, x1/y1 exclusive', images=images), f)
+                       box_format="xyxy, pixels, x1/y1 exclusive", images=images), f)
     params = dict(params, complete=True)
-    with open(marker, 'w') as f:
+    with open(marker, "w") as f:
         json.dump(params, f, indent=1)
-    log(f'[make_cls_data] wrote {len(images)} images, {num_classes} classes, {size}x{size} to {out} '
-        f'in {time.time() - t0:.1f}s')
+    log(f"[make_cls_data] wrote {len(images)} images, {num_classes} classes, {size}x{size} to {out} "
+        f"in {time.time() - t0:.1f}s")
     return params
 
 
@@ -324,10 +324,10 @@ def load_annotations(root: str) -> Dict:
     """
     path = os.path.join(root, ANNOTATIONS)
     if not os.path.exists(path):
-        raise FileNotFoundError(f'{path} not found; make the data with tools/make_cls_data.py --out {root}')
+        raise FileNotFoundError(f"{path} not found; make the data with tools/make_cls_data.py --out {root}")
     with open(path) as f:
         ann = json.load(f)
-    if ann.get('format') != FORMAT:
+    if ann.get("format") != FORMAT:
         raise ValueError(f'{path} has format {ann.get("format")!r}, expected {FORMAT!r}')
     return ann
 
@@ -335,35 +335,35 @@ def load_annotations(root: str) -> Dict:
 def load_mask(root: str, image_path: str, annotations: Optional[Dict] = None) -> np.ndarray:
     """Object mask (bool HxW) of an image given by its path relative to ``root`` (or absolute)."""
     rel = os.path.relpath(image_path, root) if os.path.isabs(image_path) else image_path
-    rel = rel.replace(os.sep, '/')
+    rel = rel.replace(os.sep, "/")
     ann = annotations if annotations is not None else load_annotations(root)
-    if rel not in ann['images']:
-        raise KeyError(f'{rel} is not in {os.path.join(root, ANNOTATIONS)}')
-    with Image.open(os.path.join(root, ann['images'][rel]['mask'])) as m:
+    if rel not in ann["images"]:
+        raise KeyError(f"{rel} is not in {os.path.join(root, ANNOTATIONS)}")
+    with Image.open(os.path.join(root, ann["images"][rel]["mask"])) as m:
         return np.asarray(m) > 127
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--out', required=True, help='output folder (made if missing)')
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--num-classes', type=int, default=10, help=f'1..{MAX_CLASSES} (default 10)')
-    p.add_argument('--train-per-class', type=int, default=200)
-    p.add_argument('--val-per-class', type=int, default=50)
-    p.add_argument('--size', type=int, default=64, help='image side in pixels (default 64)')
-    p.add_argument('--force', action='store_true',
-                   help='write into a non-empty folder this tool did not make, when it has no train/, validation/, '
-                        'masks/ or annotations.json (nothing there is deleted or replaced)')
-    p.add_argument('--reuse', action='store_true', help='keep an existing complete set with the same parameters')
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", required=True, help="output folder (made if missing)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-classes", type=int, default=10, help=f"1..{MAX_CLASSES} (default 10)")
+    p.add_argument("--train-per-class", type=int, default=200)
+    p.add_argument("--val-per-class", type=int, default=50)
+    p.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty folder this tool did not make, when it has no train/, validation/, "
+                        "masks/ or annotations.json (nothing there is deleted or replaced)")
+    p.add_argument("--reuse", action="store_true", help="keep an existing complete set with the same parameters")
     a = p.parse_args(argv)
     try:
         make_cls_data(a.out, seed=a.seed, num_classes=a.num_classes, train_per_class=a.train_per_class,
                       val_per_class=a.val_per_class, size=a.size, force=a.force, reuse=a.reuse)
     except (FileExistsError, ValueError) as e:
-        sys.exit(f'make_cls_data.py: error: {e}')
+        sys.exit(f"make_cls_data.py: error: {e}")
     except OSError as e:  # --out under a file, unwritable, ...
-        sys.exit(f'make_cls_data.py: error: cannot write the data set to {a.out!r}: {e.strerror or e}')
+        sys.exit(f"make_cls_data.py: error: cannot write the data set to {a.out!r}: {e.strerror or e}")
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

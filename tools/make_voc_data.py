@@ -34,13 +34,13 @@ from xml.sax.saxutils import escape
 import numpy as np
 from PIL import Image, ImageDraw
 
-VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
-               'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse',
-               'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
-               'tvmonitor')
-SHAPES = ('ellipse', 'box', 'triangle', 'diamond', 'cross')
-TEXTURES = ('solid', 'stripes', 'checker', 'dots')
-MARKER = '.smix_voc_generated'
+VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
+               "cat", "chair", "cow", "diningtable", "dog", "horse",
+               "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
+               "tvmonitor")
+SHAPES = ("ellipse", "box", "triangle", "diamond", "cross")
+TEXTURES = ("solid", "stripes", "checker", "dots")
+MARKER = ".smix_voc_generated"
 GENERATOR_VERSION = 1
 
 
@@ -61,17 +61,17 @@ CLASS_LOOKS = _class_looks()
 
 def parse_size(text: str) -> Tuple[int, int]:
     """'160' -> (160, 160); '200x150' -> (200, 150) as (width, height)."""
-    parts = text.lower().split('x')
+    parts = text.lower().split("x")
     try:
         nums = [int(p) for p in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f'--size {text!r}: use N or WxH, e.g. 160 or 200x150') from None
+            f"--size {text!r}: use N or WxH, e.g. 160 or 200x150") from None
     if len(nums) == 1:
         nums = nums * 2
     if len(nums) != 2 or min(nums) < 64:
         raise argparse.ArgumentTypeError(
-            f'--size {text!r}: use N or WxH with sides >= 64 px')
+            f"--size {text!r}: use N or WxH with sides >= 64 px")
     return nums[0], nums[1]
 
 
@@ -101,18 +101,18 @@ def _background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
 
 
 def _shape_mask(shape: str, w: int, h: int) -> np.ndarray:
-    mask = Image.new('L', (w, h), 0)
+    mask = Image.new("L", (w, h), 0)
     d = ImageDraw.Draw(mask)
-    if shape == 'ellipse':
+    if shape == "ellipse":
         d.ellipse([0, 0, w - 1, h - 1], fill=255)
-    elif shape == 'box':
+    elif shape == "box":
         d.rectangle([0, 0, w - 1, h - 1], fill=255)
-    elif shape == 'triangle':
+    elif shape == "triangle":
         d.polygon([(w / 2, 0), (w - 1, h - 1), (0, h - 1)], fill=255)
-    elif shape == 'diamond':
+    elif shape == "diamond":
         d.polygon([(w / 2, 0), (w - 1, h / 2), (w / 2, h - 1), (0, h / 2)],
                   fill=255)
-    elif shape == 'cross':
+    elif shape == "cross":
         d.rectangle([w // 3, 0, w - 1 - w // 3, h - 1], fill=255)
         d.rectangle([0, h // 3, w - 1, h - 1 - h // 3], fill=255)
     else:
@@ -123,13 +123,13 @@ def _shape_mask(shape: str, w: int, h: int) -> np.ndarray:
 def _texture(texture: str, w: int, h: int, phase: int) -> np.ndarray:
     """1 where the object shows its main colour, 0 for the second colour."""
     yy, xx = np.mgrid[0:h, 0:w]
-    if texture == 'solid':
+    if texture == "solid":
         return np.ones((h, w), bool)
-    if texture == 'stripes':
+    if texture == "stripes":
         return ((xx + yy + phase) // 4) % 2 == 0
-    if texture == 'checker':
+    if texture == "checker":
         return ((xx + phase) // 5 + (yy + phase) // 5) % 2 == 0
-    if texture == 'dots':
+    if texture == "dots":
         return ((xx + phase) % 7 - 3)**2 + ((yy + phase) % 7 - 3)**2 > 4
     raise ValueError(texture)
 
@@ -184,36 +184,36 @@ def annotation_xml(year: str, img_id: str, w: int, h: int,
                    objects: Sequence[Tuple[str, Sequence[int]]]) -> str:
     """A VOC annotation; boxes written 1-based and inclusive as in VOC."""
     parts = [
-        '<annotation>', f'\t<folder>{year}</folder>',
-        f'\t<filename>{escape(img_id)}.jpg</filename>',
-        '\t<source>', '\t\t<database>smix synthetic VOC</database>',
-        '\t\t<annotation>tools/make_voc_data.py</annotation>', '\t</source>',
-        '\t<size>', f'\t\t<width>{w}</width>', f'\t\t<height>{h}</height>',
-        '\t\t<depth>3</depth>', '\t</size>', '\t<segmented>0</segmented>'
+        "<annotation>", f"\t<folder>{year}</folder>",
+        f"\t<filename>{escape(img_id)}.jpg</filename>",
+        "\t<source>", "\t\t<database>smix synthetic VOC</database>",
+        "\t\t<annotation>tools/make_voc_data.py</annotation>", "\t</source>",
+        "\t<size>", f"\t\t<width>{w}</width>", f"\t\t<height>{h}</height>",
+        "\t\t<depth>3</depth>", "\t</size>", "\t<segmented>0</segmented>"
     ]
     for name, (x0, y0, x1, y1) in objects:
         parts += [
-            '\t<object>', f'\t\t<name>{name}</name>',
-            '\t\t<pose>Unspecified</pose>', '\t\t<truncated>0</truncated>',
-            '\t\t<difficult>0</difficult>', '\t\t<bndbox>',
-            f'\t\t\t<xmin>{x0 + 1}</xmin>', f'\t\t\t<ymin>{y0 + 1}</ymin>',
-            f'\t\t\t<xmax>{x1}</xmax>', f'\t\t\t<ymax>{y1}</ymax>',
-            '\t\t</bndbox>', '\t</object>'
+            "\t<object>", f"\t\t<name>{name}</name>",
+            "\t\t<pose>Unspecified</pose>", "\t\t<truncated>0</truncated>",
+            "\t\t<difficult>0</difficult>", "\t\t<bndbox>",
+            f"\t\t\t<xmin>{x0 + 1}</xmin>", f"\t\t\t<ymin>{y0 + 1}</ymin>",
+            f"\t\t\t<xmax>{x1}</xmax>", f"\t\t\t<ymax>{y1}</ymax>",
+            "\t\t</bndbox>", "\t</object>"
         ]
-    parts.append('</annotation>')
-    return '\n'.join(parts) + '\n'
+    parts.append("</annotation>")
+    return "\n".join(parts) + "\n"
 
 
-SPLIT_CODES = {('VOC2007', 'trainval'): 0, ('VOC2007', 'test'): 1,
-               ('VOC2012', 'trainval'): 2}
+SPLIT_CODES = {("VOC2007", "trainval"): 0, ("VOC2007", "test"): 1,
+               ("VOC2012", "trainval"): 2}
 
 
 def image_ids(year: str, split: str, count: int,
               num_train_2007: int) -> List[str]:
-    if year == 'VOC2012':
-        return [f'2012_{i + 1:06d}' for i in range(count)]
-    start = 1 if split == 'trainval' else num_train_2007 + 1
-    return [f'{start + i:06d}' for i in range(count)]
+    if year == "VOC2012":
+        return [f"2012_{i + 1:06d}" for i in range(count)]
+    start = 1 if split == "trainval" else num_train_2007 + 1
+    return [f"{start + i:06d}" for i in range(count)]
 
 
 def check_out_dir(out: str, force: bool) -> dict:
@@ -225,38 +225,38 @@ def check_out_dir(out: str, force: bool) -> dict:
     if not os.path.exists(out):
         return {}
     if not os.path.isdir(out):
-        sys.exit(f'make_voc_data: --out {out} exists and is not a folder; '
-                 'choose another --out')
+        sys.exit(f"make_voc_data: --out {out} exists and is not a folder; "
+                 "choose another --out")
     marker = os.path.join(out, MARKER)
     if os.path.isfile(marker):
         with open(marker) as f:
             return json.load(f)
     if os.listdir(out) and not force:
         sys.exit(
-            f'make_voc_data: {out} is not empty and was not generated by this '
-            f'tool (no {MARKER} file). Refusing to write into it: it may be '
-            'a real VOCdevkit. Choose another --out, or pass --force to '
-            'write the generated files into it anyway (same-named files are '
-            'overwritten, others are kept, ImageSets lists are replaced).')
+            f"make_voc_data: {out} is not empty and was not generated by this "
+            f"tool (no {MARKER} file). Refusing to write into it: it may be "
+            "a real VOCdevkit. Choose another --out, or pass --force to "
+            "write the generated files into it anyway (same-named files are "
+            "overwritten, others are kept, ImageSets lists are replaced).")
     return {}
 
 
 def _generated_files(out: str, marker: dict) -> List[str]:
     """Files an earlier generation (described by its marker) wrote."""
     files = []
-    n_train, n_test = int(marker['num_train']), int(marker['num_test'])
-    for year, split, count in (('VOC2007', 'trainval', n_train),
-                               ('VOC2007', 'test', n_test),
-                               ('VOC2012', 'trainval', n_train)):
+    n_train, n_test = int(marker["num_train"]), int(marker["num_test"])
+    for year, split, count in (("VOC2007", "trainval", n_train),
+                               ("VOC2007", "test", n_test),
+                               ("VOC2012", "trainval", n_train)):
         root = os.path.join(out, year)
         for img_id in image_ids(year, split, count, n_train):
-            files.append(os.path.join(root, 'JPEGImages', f'{img_id}.jpg'))
-            files.append(os.path.join(root, 'Annotations', f'{img_id}.xml'))
-        names = [split] + (['train', 'val'] if split == 'trainval' else [])
+            files.append(os.path.join(root, "JPEGImages", f"{img_id}.jpg"))
+            files.append(os.path.join(root, "Annotations", f"{img_id}.xml"))
+        names = [split] + (["train", "val"] if split == "trainval" else [])
         for name in names:
-            main = os.path.join(root, 'ImageSets', 'Main')
-            files.append(os.path.join(main, f'{name}.txt'))
-            files += [os.path.join(main, f'{c}_{name}.txt')
+            main = os.path.join(root, "ImageSets", "Main")
+            files.append(os.path.join(main, f"{name}.txt"))
+            files += [os.path.join(main, f"{c}_{name}.txt")
                       for c in VOC_CLASSES]
     return files
 
@@ -280,24 +280,24 @@ def generate(out: str, seed: int = 0, num_train: int = 200,
                 os.remove(path)
                 removed += 1
         if progress:
-            print(f'[make_voc_data] {out}: removed the {removed} files of the '
-                  'earlier generated set', flush=True)
+            print(f"[make_voc_data] {out}: removed the {removed} files of the "
+                  "earlier generated set", flush=True)
     os.makedirs(out, exist_ok=True)
     if not foreign:  # written first: an interrupted run is still ours
-        with open(os.path.join(out, MARKER), 'w') as f:
-            json.dump(dict(generator='tools/make_voc_data.py',
+        with open(os.path.join(out, MARKER), "w") as f:
+            json.dump(dict(generator="tools/make_voc_data.py",
                            version=GENERATOR_VERSION, seed=seed,
                            num_train=num_train, num_test=num_test,
                            size=[w, h]), f, indent=1)
-            f.write('\n')
-    plan = [('VOC2007', 'trainval', num_train), ('VOC2007', 'test', num_test),
-            ('VOC2012', 'trainval', num_train)]
+            f.write("\n")
+    plan = [("VOC2007", "trainval", num_train), ("VOC2007", "test", num_test),
+            ("VOC2012", "trainval", num_train)]
     counts: Dict[str, int] = {}
     t0 = time.time()
     for year, split, count in plan:
         root = os.path.join(out, year)
-        for sub in ('JPEGImages', 'Annotations',
-                    os.path.join('ImageSets', 'Main')):
+        for sub in ("JPEGImages", "Annotations",
+                    os.path.join("ImageSets", "Main")):
             os.makedirs(os.path.join(root, sub), exist_ok=True)
         ids = image_ids(year, split, count, num_train)
         present: Dict[str, set] = {c: set() for c in VOC_CLASSES}
@@ -307,76 +307,76 @@ def generate(out: str, seed: int = 0, num_train: int = 200,
             rng = np.random.default_rng([seed, SPLIT_CODES[(year, split)], i])
             img, objects = draw_image(rng, w, h)
             Image.fromarray(img).save(
-                os.path.join(root, 'JPEGImages', f'{img_id}.jpg'),
+                os.path.join(root, "JPEGImages", f"{img_id}.jpg"),
                 quality=92)
-            with open(os.path.join(root, 'Annotations', f'{img_id}.xml'),
-                      'w', encoding='utf-8') as f:
+            with open(os.path.join(root, "Annotations", f"{img_id}.xml"),
+                      "w", encoding="utf-8") as f:
                 f.write(annotation_xml(year, img_id, w, h, objects))
             for name, _ in objects:
                 present[name].add(img_id)
             n_obj += len(objects)
             if progress and ((i + 1) % step == 0 or i + 1 == count):
-                print(f'[make_voc_data] {year} {split}: {i + 1}/{count} '
-                      f'images ({time.time() - t0:.1f}s)', flush=True)
-        main = os.path.join(root, 'ImageSets', 'Main')
+                print(f"[make_voc_data] {year} {split}: {i + 1}/{count} "
+                      f"images ({time.time() - t0:.1f}s)", flush=True)
+        main = os.path.join(root, "ImageSets", "Main")
         lists = {split: ids}
-        if split == 'trainval':
+        if split == "trainval":
             half = (len(ids) + 1) // 2
             lists.update(train=ids[:half], val=ids[half:])
         for name, members in lists.items():
-            with open(os.path.join(main, f'{name}.txt'), 'w') as f:
-                f.writelines(f'{i}\n' for i in members)
+            with open(os.path.join(main, f"{name}.txt"), "w") as f:
+                f.writelines(f"{i}\n" for i in members)
             for cls in VOC_CLASSES:
-                with open(os.path.join(main, f'{cls}_{name}.txt'), 'w') as f:
+                with open(os.path.join(main, f"{cls}_{name}.txt"), "w") as f:
                     f.writelines(
-                        f'{i} {1 if i in present[cls] else -1:2d}\n'
+                        f"{i} {1 if i in present[cls] else -1:2d}\n"
                         for i in members)
-        counts[f'{year}/{split}'] = count
-        counts[f'{year}/{split}/objects'] = n_obj
+        counts[f"{year}/{split}"] = count
+        counts[f"{year}/{split}/objects"] = n_obj
     if foreign and progress:
-        print(f'[make_voc_data] {out} was not empty: no {MARKER} written, so '
-              'later runs into it need --force again', flush=True)
+        print(f"[make_voc_data] {out} was not empty: no {MARKER} written, so "
+              "later runs into it need --force again", flush=True)
     return counts
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
+        description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--out', default='data/VOCdevkit',
-                        help='VOCdevkit folder to write (default: '
-                        'data/VOCdevkit, where mmdet VOC configs look)')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--num-train', type=int, default=200,
-                        help='trainval images per year (VOC2007 and VOC2012)')
-    parser.add_argument('--num-test', type=int, default=100,
-                        help='VOC2007 test images')
-    parser.add_argument('--size', type=parse_size, default=(160, 160),
-                        help='image size N or WxH in pixels (default 160)')
-    parser.add_argument('--force', action='store_true',
-                        help='write into a non-empty folder not made by us')
-    parser.add_argument('--quiet', action='store_true')
+    parser.add_argument("--out", default="data/VOCdevkit",
+                        help="VOCdevkit folder to write (default: "
+                        "data/VOCdevkit, where mmdet VOC configs look)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--num-train", type=int, default=200,
+                        help="trainval images per year (VOC2007 and VOC2012)")
+    parser.add_argument("--num-test", type=int, default=100,
+                        help="VOC2007 test images")
+    parser.add_argument("--size", type=parse_size, default=(160, 160),
+                        help="image size N or WxH in pixels (default 160)")
+    parser.add_argument("--force", action="store_true",
+                        help="write into a non-empty folder not made by us")
+    parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     if args.num_train < 1 or args.num_test < 1:
-        parser.error('--num-train and --num-test must be >= 1')
+        parser.error("--num-train and --num-test must be >= 1")
     if not args.out:
-        parser.error('--out is empty; pass the VOCdevkit folder to write')
+        parser.error("--out is empty; pass the VOCdevkit folder to write")
     t0 = time.time()
     try:
         counts = generate(args.out, seed=args.seed, num_train=args.num_train,
                           num_test=args.num_test, size=args.size,
                           force=args.force, progress=not args.quiet)
     except OSError as err:  # --out under a file, unwritable, disk full
-        sys.exit(f'make_voc_data: error: cannot write the VOCdevkit to {args.out!r}: '
-                 f'{err.strerror or err}')
+        sys.exit(f"make_voc_data: error: cannot write the VOCdevkit to {args.out!r}: "
+                 f"{err.strerror or err}")
     if not args.quiet:
-        summary = ', '.join(f'{k}: {counts[k]} images '
+        summary = ", ".join(f'{k}: {counts[k]} images '
                             f'({counts[k + "/objects"]} objects)'
-                            for k in counts if not k.endswith('/objects'))
-        print(f'[make_voc_data] wrote {args.out} in {time.time() - t0:.1f}s: '
-              f'{summary}', flush=True)
+                            for k in counts if not k.endswith("/objects"))
+        print(f"[make_voc_data] wrote {args.out} in {time.time() - t0:.1f}s: "
+              f"{summary}", flush=True)
     return 0
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main())

@@ -19,8 +19,8 @@ from smix_mmdet.mim_tools import tool_main  # noqa: E402
 
 
 def main(argv=None) -> int:
-    return tool_main('test.py', 'dist_test.sh', ('CONFIG', 'CHECKPOINT'), __doc__, argv)
+    return tool_main("test.py", "dist_test.sh", ("CONFIG", "CHECKPOINT"), __doc__, argv)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main())

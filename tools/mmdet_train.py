@@ -20,8 +20,8 @@ from smix_mmdet.mim_tools import tool_main  # noqa: E402
 
 
 def main(argv=None) -> int:
-    return tool_main('train.py', 'dist_train.sh', ('CONFIG', ), __doc__, argv)
+    return tool_main("train.py", "dist_train.sh", ("CONFIG", ), __doc__, argv)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main())

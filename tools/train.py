@@ -36,8 +36,8 @@ from timm.optim import create_optimizer_v2, optimizer_kwargs
 from timm.scheduler import create_scheduler_v2, scheduler_kwargs
 
 import smix_timm.models  # noqa: F401  (registers resnet18_cifar, resnet50_cifar, wrn28_10, wrn16_2 with timm)
-from smix_timm.train_cli import check_args, mixing_on, parse_command_line
 from smix_timm.params import check_cutmix_minmax
+from smix_timm.train_cli import check_args, mixing_on, parse_command_line
 from smix_timm.train_data import UsageError, build_datasets, replace_crop_with_pad
 from smix_timm.train_options import build_mixing, describe_mixing
 

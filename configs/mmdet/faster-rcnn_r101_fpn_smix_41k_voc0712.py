@@ -5,10 +5,10 @@
 #       --cfg-options model.backbone.init_cfg.checkpoint=PATH/TO/model_best.pth.tar
 # Data root (SMIX_VOC_ROOT=DIR, default data/VOCdevkit/) and the other options:
 # see faster-rcnn_r50_fpn_smix_voc0712.py.
-_base_ = './faster-rcnn_r50_fpn_smix_41k_voc0712.py'
+_base_ = "./faster-rcnn_r50_fpn_smix_41k_voc0712.py"
 
 model = dict(
     backbone=dict(
         depth=101,
         init_cfg=dict(
-            checkpoint='output/train/resnet101_smix/model_best.pth.tar')))
+            checkpoint="output/train/resnet101_smix/model_best.pth.tar")))

@@ -21,11 +21,11 @@
 #   train_dataloader.dataset.datasets.0.data_root=DIR
 #   train_dataloader.dataset.datasets.1.data_root=DIR
 #   val_dataloader.dataset.data_root=DIR test_dataloader.dataset.data_root=DIR
-_base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
+_base_ = "mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py"
 
-custom_imports = dict(imports=['smix_mmdet'], allow_failed_imports=False)
+custom_imports = dict(imports=["smix_mmdet"], allow_failed_imports=False)
 
-data_root = '{{$SMIX_VOC_ROOT:data/VOCdevkit/}}'
+data_root = "{{$SMIX_VOC_ROOT:data/VOCdevkit/}}"
 image_scale = (160, 160)
 channels = 128
 
@@ -34,8 +34,8 @@ model = dict(
         depth=18,
         init_cfg=dict(
             _delete_=True,
-            type='TimmPretrained',
-            checkpoint='output/train/resnet18_smix/model_best.pth.tar',
+            type="TimmPretrained",
+            checkpoint="output/train/resnet18_smix/model_best.pth.tar",
             use_ema=True)),
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=channels),
     rpn_head=dict(in_channels=channels, feat_channels=channels),
@@ -52,47 +52,47 @@ model = dict(
 
 backend_args = None
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=image_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
+    dict(type="LoadImageFromFile", backend_args=backend_args),
+    dict(type="LoadAnnotations", with_bbox=True),
+    dict(type="Resize", scale=image_scale, keep_ratio=True),
+    dict(type="RandomFlip", prob=0.5),
+    dict(type="PackDetInputs")
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=image_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type="LoadImageFromFile", backend_args=backend_args),
+    dict(type="Resize", scale=image_scale, keep_ratio=True),
+    dict(type="LoadAnnotations", with_bbox=True),
     dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
+        type="PackDetInputs",
+        meta_keys=("img_id", "img_path", "ori_shape", "img_shape",
+                   "scale_factor"))
 ]
 
 train_dataloader = dict(
     batch_size=4,
     num_workers=0,
     persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    sampler=dict(type="InfiniteSampler", shuffle=True),
+    batch_sampler=dict(type="AspectRatioBatchSampler"),
     dataset=dict(
         _delete_=True,
-        type='ConcatDataset',
+        type="ConcatDataset",
         # VOCDataset sets a different dataset_type per year
-        ignore_keys=['dataset_type'],
+        ignore_keys=["dataset_type"],
         datasets=[
             dict(
-                type='VOCDataset',
+                type="VOCDataset",
                 data_root=data_root,
-                ann_file='VOC2007/ImageSets/Main/trainval.txt',
-                data_prefix=dict(sub_data_root='VOC2007/'),
+                ann_file="VOC2007/ImageSets/Main/trainval.txt",
+                data_prefix=dict(sub_data_root="VOC2007/"),
                 filter_cfg=dict(filter_empty_gt=True, min_size=32),
                 pipeline=train_pipeline,
                 backend_args=backend_args),
             dict(
-                type='VOCDataset',
+                type="VOCDataset",
                 data_root=data_root,
-                ann_file='VOC2012/ImageSets/Main/trainval.txt',
-                data_prefix=dict(sub_data_root='VOC2012/'),
+                ann_file="VOC2012/ImageSets/Main/trainval.txt",
+                data_prefix=dict(sub_data_root="VOC2012/"),
                 filter_cfg=dict(filter_empty_gt=True, min_size=32),
                 pipeline=train_pipeline,
                 backend_args=backend_args)
@@ -107,20 +107,20 @@ test_dataloader = val_dataloader
 max_iters = 200
 train_cfg = dict(
     _delete_=True,
-    type='IterBasedTrainLoop',
+    type="IterBasedTrainLoop",
     max_iters=max_iters,
     val_interval=max_iters)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type="LinearLR", start_factor=0.01, by_epoch=False, begin=0, end=50),
     # no `end`: stays in force when train_cfg.max_iters is overridden
-    dict(type='MultiStepLR', by_epoch=False, milestones=[160], gamma=0.1)
+    dict(type="MultiStepLR", by_epoch=False, milestones=[160], gamma=0.1)
 ]
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001))
+    type="OptimWrapper",
+    optimizer=dict(type="SGD", lr=0.02, momentum=0.9, weight_decay=0.0001))
 auto_scale_lr = dict(enable=False, base_batch_size=4)
 
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
+    logger=dict(type="LoggerHook", interval=20),
     checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False, window_size=20)

@@ -15,23 +15,23 @@
 #       work_dirs/faster-rcnn_r50_fpn_smix_41k_voc0712/iter_41000.pth
 # Data root and checkpoint options: see faster-rcnn_r50_fpn_smix_voc0712.py
 # (SMIX_VOC_ROOT=DIR, default data/VOCdevkit/).
-_base_ = './faster-rcnn_r50_fpn_smix_voc0712.py'
+_base_ = "./faster-rcnn_r50_fpn_smix_voc0712.py"
 
 max_iters = 41000
 train_dataloader = dict(
-    batch_size=8, sampler=dict(type='InfiniteSampler', shuffle=True))
+    batch_size=8, sampler=dict(type="InfiniteSampler", shuffle=True))
 
 train_cfg = dict(
     _delete_=True,
-    type='IterBasedTrainLoop',
+    type="IterBasedTrainLoop",
     max_iters=max_iters,
     val_interval=10000)
 
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+    dict(type="LinearLR", start_factor=0.001, by_epoch=False, begin=0,
          end=500),
     dict(
-        type='MultiStepLR',
+        type="MultiStepLR",
         begin=0,
         end=max_iters,
         by_epoch=False,
@@ -40,8 +40,8 @@ param_scheduler = [
 ]
 
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.004, momentum=0.9, weight_decay=0.0001))
+    type="OptimWrapper",
+    optimizer=dict(type="SGD", lr=0.004, momentum=0.9, weight_decay=0.0001))
 
 default_hooks = dict(
     checkpoint=dict(by_epoch=False, interval=10000, max_keep_ckpts=2))

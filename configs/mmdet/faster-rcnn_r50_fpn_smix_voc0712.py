@@ -25,37 +25,37 @@
 #   --cfg-options train_dataloader.dataset.dataset.datasets.0.data_root=DIR
 #   train_dataloader.dataset.dataset.datasets.1.data_root=DIR
 #   val_dataloader.dataset.data_root=DIR test_dataloader.dataset.data_root=DIR
-_base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
+_base_ = "mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py"
 
-custom_imports = dict(imports=['smix_mmdet'], allow_failed_imports=False)
+custom_imports = dict(imports=["smix_mmdet"], allow_failed_imports=False)
 
-data_root = '{{$SMIX_VOC_ROOT:data/VOCdevkit/}}'
+data_root = "{{$SMIX_VOC_ROOT:data/VOCdevkit/}}"
 
 model = dict(
     backbone=dict(
         init_cfg=dict(
             _delete_=True,
-            type='TimmPretrained',
-            checkpoint='output/train/resnet50_smix/model_best.pth.tar',
+            type="TimmPretrained",
+            checkpoint="output/train/resnet50_smix/model_best.pth.tar",
             use_ema=True)))
 
 train_dataloader = dict(
     dataset=dict(
         dataset=dict(datasets=[
             dict(
-                type='VOCDataset',
+                type="VOCDataset",
                 data_root=data_root,
-                ann_file='VOC2007/ImageSets/Main/trainval.txt',
-                data_prefix=dict(sub_data_root='VOC2007/'),
+                ann_file="VOC2007/ImageSets/Main/trainval.txt",
+                data_prefix=dict(sub_data_root="VOC2007/"),
                 filter_cfg=dict(
                     filter_empty_gt=True, min_size=32, bbox_min_size=32),
                 pipeline={{_base_.train_pipeline}},
                 backend_args={{_base_.backend_args}}),
             dict(
-                type='VOCDataset',
+                type="VOCDataset",
                 data_root=data_root,
-                ann_file='VOC2012/ImageSets/Main/trainval.txt',
-                data_prefix=dict(sub_data_root='VOC2012/'),
+                ann_file="VOC2012/ImageSets/Main/trainval.txt",
+                data_prefix=dict(sub_data_root="VOC2012/"),
                 filter_cfg=dict(
                     filter_empty_gt=True, min_size=32, bbox_min_size=32),
                 pipeline={{_base_.train_pipeline}},

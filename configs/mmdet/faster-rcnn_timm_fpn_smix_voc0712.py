@@ -12,16 +12,16 @@
 # python tools/check_backbone.py CONFIG CHECKPOINT --cfg-options ... prints the
 # channels and which tensors load. Data root (SMIX_VOC_ROOT=DIR, default
 # data/VOCdevkit/): see faster-rcnn_r50_fpn_smix_voc0712.py.
-_base_ = './faster-rcnn_r50_fpn_smix_voc0712.py'
+_base_ = "./faster-rcnn_r50_fpn_smix_voc0712.py"
 
 model = dict(
     backbone=dict(
         _delete_=True,
-        type='SmixTimmBackbone',
-        model_name='resnet50',
+        type="SmixTimmBackbone",
+        model_name="resnet50",
         norm_eval=True,
         init_cfg=dict(
-            type='TimmPretrained',
-            checkpoint='output/train/resnet50_smix/model_best.pth.tar',
+            type="TimmPretrained",
+            checkpoint="output/train/resnet50_smix/model_best.pth.tar",
             use_ema=True)),
     neck=dict(in_channels=[256, 512, 1024, 2048]))

@@ -12,15 +12,15 @@
 #       work_dirs/faster-rcnn_timm_fpn_tiny_voc0712/iter_200.pth
 # Data root (SMIX_VOC_ROOT=DIR, default data/VOCdevkit/) and the other
 # options: see faster-rcnn_r18_fpn_tiny_voc0712.py.
-_base_ = './faster-rcnn_r18_fpn_tiny_voc0712.py'
+_base_ = "./faster-rcnn_r18_fpn_tiny_voc0712.py"
 
 model = dict(
     backbone=dict(
         _delete_=True,
-        type='SmixTimmBackbone',
-        model_name='resnet10t',
+        type="SmixTimmBackbone",
+        model_name="resnet10t",
         norm_eval=True,
         init_cfg=dict(
-            type='TimmPretrained',
-            checkpoint='output/train/resnet10t_smix/model_best.pth.tar',
+            type="TimmPretrained",
+            checkpoint="output/train/resnet10t_smix/model_best.pth.tar",
             use_ema=True)))
