@@ -8,15 +8,14 @@ that did not come from the partner.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
 
 from .params import CUTMIX, MIXUP, SALIENCYMIX, MixParams
-from .placement import Box, box_area
+from .placement import BoxPair, box_area
 
-BoxPair = Tuple[Box, Box]  # (source box in the partner, target box in the sample)
 _NUMPY_DTYPES = (torch.uint8, torch.float16, torch.float32, torch.float64)  # dtypes numpy can view
 
 

@@ -18,14 +18,13 @@ import torch
 from timm.data import FastCollateMixup, Mixup
 from timm.data.mixup import mixup_target
 
+from . import placement
 from ._inputs import CHANNEL_ORDERS, Constants, _as_channel_tensor, has_shared_rows
-from .apply import BoxPair, apply_mix, patch_box_pairs
+from .apply import apply_mix, patch_box_pairs
 from .official import official_box, official_peak
 from .params import SALIENCYMIX, MixConfig, MixParams, RandomSource, make_rng, sample_mix_params
-from .placement import check_border, check_scheme, saliency_boxes
+from .placement import PER_CHOICES, BoxPair, check_border, check_scheme
 from .saliency import BACKENDS, OPENCV_METHODS, resolve_method, saliency_peaks
-
-PER_CHOICES = ("sample", "batch")
 
 
 class _SaliencyMixing:
@@ -142,31 +141,13 @@ class _SaliencyMixing:
                 box = official_box(peak, float(params.lam[i]), height, width)
                 pairs[i] = (box, box)
             return pairs
-        src_kind, tgt_kind = check_scheme(self.scheme)
-        if self.per == "sample":
-            source_of = {int(i): batch - 1 - int(i) for i in chosen}
-            target_of = {int(i): int(i) for i in chosen}
-        else:  # one source map (and one target map) for the whole batch
-            source_of = {int(i): batch - 1 for i in chosen}
-            target_of = {int(i): 0 for i in chosen}
-        needed = set(source_of.values()) | (set(target_of.values()) if tgt_kind != "same" else set())
-        needed = sorted(needed)
+        needed = placement.images_needed(batch, chosen, self.scheme, self.per)
         # every image needed (the usual per-sample case): no gather copy of the batch
         images = x if len(needed) == batch else x[torch.as_tensor(needed, device=x.device)]
         scale = {} if images.dtype == torch.uint8 else dict(mean=self.mean, std=self.std, max_value=self.max_value)
         maxima, minima = saliency_peaks(images, self.method, channels=self.channels, backend=self.backend, **scale)
-        row = {image: k for k, image in enumerate(needed)}
-
-        def point(image: int, kind: str) -> Tuple[int, int]:
-            yx = (maxima if kind == "max" else minima)[row[image]]
-            return int(yx[0]), int(yx[1])
-
-        for i in chosen:
-            src_point = point(source_of[int(i)], src_kind)
-            tgt_point = src_point if tgt_kind == "same" else point(target_of[int(i)], tgt_kind)
-            pairs[i] = saliency_boxes(src_point, tgt_point, float(params.lam[i]), (height, width),
-                                      self.scheme, self.border)
-        return pairs
+        return placement.saliency_box_pairs(batch, chosen, params.lam, (height, width), maxima, minima,
+                                            self.scheme, self.border, self.per)
 
     # ---------------------------------------------------------------- apply
     def mix_with_params(self, x: torch.Tensor, target: torch.Tensor, params: MixParams,

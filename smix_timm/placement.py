@@ -16,11 +16,13 @@ possible, or keeping the peak on the selected patch" (sec. 3.1):
 from __future__ import annotations
 
 import math
-from typing import Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 Box = Tuple[int, int, int, int]
+BoxPair = Tuple[Box, Box]  # (source box in the partner, target box in the sample)
+PER_CHOICES = ("sample", "batch")
 
 SCHEMES = {
     # name: (where the source patch comes from, where it goes in the target)
@@ -107,3 +109,70 @@ def saliency_boxes(source_point: Tuple[int, int], target_point: Tuple[int, int],
         return src, src
     real_size = (src[1] - src[0], src[3] - src[2])
     return src, box_around(target_point, real_size, image_size, "shift")
+
+
+def partners(batch: int, chosen: Sequence[int], per: str) -> Tuple[Dict[int, int], Dict[int, int]]:
+    """Whose map places each chosen sample's patch: (source image of i, target image of i).
+
+    Args:
+        batch: batch size B; sample i takes its patch from sample B-1-i (timm's pairing).
+        chosen: indices of the SaliencyMix samples.
+        per: 'sample' (paper sec. 3.1: each source its own map) or 'batch' (one map per batch, taken
+            from the first source image B-1, and sample 0 as the target; the official code's choice).
+    Returns:
+        Two dicts, sample index -> image index.
+    """
+    if per not in PER_CHOICES:
+        raise ValueError(f"per must be 'sample' (each source its own map) or 'batch' (one map), got {per!r}")
+    if per == "sample":
+        return {int(i): batch - 1 - int(i) for i in chosen}, {int(i): int(i) for i in chosen}
+    return {int(i): batch - 1 for i in chosen}, {int(i): 0 for i in chosen}
+
+
+def images_needed(batch: int, chosen: Sequence[int], scheme: str, per: str) -> List[int]:
+    """The images whose saliency maps a step needs, sorted: sources, and targets unless the scheme
+    pastes at the corresponding place (``saliency_box_pairs`` takes their peaks in this order)."""
+    source_of, target_of = partners(batch, chosen, per)
+    _, target_kind = check_scheme(scheme)
+    return sorted(set(source_of.values()) | (set(target_of.values()) if target_kind != "same" else set()))
+
+
+def saliency_box_pairs(batch: int, chosen: Sequence[int], lam: Sequence[float], image_size: Tuple[int, int],
+                       maxima, minima, scheme: str = "salient_to_corresponding", border: str = "shift",
+                       per: str = "sample") -> List[Optional[BoxPair]]:
+    """Peaks -> the source/target boxes of every SaliencyMix sample of a batch (paper sec. 3.1-3.4). Pure.
+
+    Args:
+        batch: batch size B.
+        chosen: indices of the SaliencyMix samples (``np.flatnonzero(params.kind == SALIENCYMIX)``).
+        lam: each sample's combination ratio (the share of its own image kept).
+        image_size: (H, W).
+        maxima, minima: (N, 2) [y, x] first maximum / minimum of the maps of
+            ``images_needed(batch, chosen, scheme, per)``, in that order (``saliency.saliency_peaks``).
+        scheme, border, per: as ``saliency_boxes`` and ``partners``.
+    Returns:
+        A list of B entries: (source box, target box) for each chosen sample, None elsewhere.
+    Raises:
+        ValueError: peaks for another number of images than ``images_needed`` gives.
+
+    >>> saliency_box_pairs(2, [0, 1], [0.75, 0.75], (8, 8), [[1, 1], [6, 6]], [[0, 0], [0, 0]])
+    [((4, 8, 4, 8), (4, 8, 4, 8)), ((0, 4, 0, 4), (0, 4, 0, 4))]
+    """
+    source_kind, target_kind = check_scheme(scheme)
+    needed = images_needed(batch, chosen, scheme, per)
+    if len(maxima) != len(needed) or len(minima) != len(needed):
+        raise ValueError(f"need the peaks of {len(needed)} maps (images {needed[:8]}...), got {len(maxima)}")
+    row = {image: k for k, image in enumerate(needed)}
+    source_of, target_of = partners(batch, chosen, per)
+
+    def point(image: int, kind: str) -> Tuple[int, int]:
+        yx = (maxima if kind == "max" else minima)[row[image]]
+        return int(yx[0]), int(yx[1])
+
+    pairs: List[Optional[BoxPair]] = [None] * batch
+    for i in chosen:
+        i = int(i)
+        source_point = point(source_of[i], source_kind)
+        target_point = source_point if target_kind == "same" else point(target_of[i], target_kind)
+        pairs[i] = saliency_boxes(source_point, target_point, float(lam[i]), image_size, scheme, border)
+    return pairs
