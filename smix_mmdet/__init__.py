@@ -25,14 +25,15 @@ except ImportError as _err:  # pragma: no cover - depends on the install
         '0.10): run `bash tools/install.sh` or pip install -e ".[det]"'
     ) from _err
 
+from smix_timm.checkpoint import CheckpointError, TimmCheckpoint, read_timm_checkpoint, strip_wrapper_prefixes  # noqa: E402  (the one reader of timm checkpoints, shared with smix_timm)
+
 from .check import BackboneReport, check_backbone  # noqa: E402
 from .coverage import BackboneCoverageError, Coverage, load_matched, match_tensors  # noqa: E402
 from .pretrained_init import KeySpec, TimmPretrainedInit  # noqa: E402
 from .timm_backbone import SmixTimmBackbone, map_feature_keys  # noqa: E402
-from .timm_checkpoint import TimmCheckpoint, read_timm_checkpoint, strip_wrapper_prefixes  # noqa: E402
 
 __all__ = [
-    "BackboneCoverageError", "BackboneReport", "CheckpointReadError",
+    "BackboneCoverageError", "BackboneReport", "CheckpointError", "CheckpointReadError",
     "Coverage", "KeySpec", "SmixTimmBackbone", "TimmCheckpoint",
     "TimmPretrainedInit", "check_backbone", "load_checkpoint_file",
     "load_matched", "map_feature_keys", "match_tensors",

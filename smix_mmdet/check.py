@@ -11,9 +11,10 @@ import copy
 from dataclasses import dataclass
 from typing import List, Optional
 
+from smix_timm.checkpoint import TimmCheckpoint
+
 from .coverage import Coverage
 from .pretrained_init import TimmPretrainedInit
-from .timm_checkpoint import TimmCheckpoint
 
 __all__ = ["BackboneReport", "check_backbone", "find_timm_init"]
 

@@ -24,8 +24,9 @@ from mmengine.model.weight_init import update_init_info
 from mmengine.registry import WEIGHT_INITIALIZERS
 from torch import nn
 
+from smix_timm.checkpoint import TimmCheckpoint, read_timm_checkpoint
+
 from .coverage import BackboneCoverageError, Coverage, load_matched, match_tensors
-from .timm_checkpoint import TimmCheckpoint, read_timm_checkpoint
 
 __all__ = ["TimmPretrainedInit", "KeySpec", "key_spec_of"]
 
@@ -162,7 +163,8 @@ class TimmPretrainedInit:
             self.checkpoint,
             use_ema=self.use_ema,
             head_prefixes=heads,
-            map_location=self.map_location)
+            map_location=self.map_location,
+            hint=f"; in an mmdet config set it with --cfg-options {CHECKPOINT_OPTION}=PATH")
         cov = match_tensors(
             module.state_dict(),
             ckpt.state_dict,

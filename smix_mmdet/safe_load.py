@@ -36,14 +36,16 @@ from typing import Any, Callable, List, Tuple, Union
 import numpy as np
 import torch
 
+from smix_timm.checkpoint import CheckpointError, explain_refused_load, unreadable_message
+
 __all__ = [
     "register_safe_globals", "safe_globals_list", "allowed_global_names",
     "load_checkpoint_file", "CheckpointReadError"
 ]
 
 
-class CheckpointReadError(RuntimeError):
-    """A checkpoint file could not be read (missing, truncated, refused)."""
+class CheckpointReadError(CheckpointError):
+    """An mmengine checkpoint file could not be read (truncated, refused); a CheckpointError."""
 
 
 _DEFAULT_HISTORY_STATS = ("min", "max", "current", "mean")
@@ -160,13 +162,6 @@ def load_checkpoint_file(path: Union[str, os.PathLike],
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        from smix_timm.checkpoint import explain_refused_load
         raise CheckpointReadError(explain_refused_load(path, str(err))) from err
     except Exception as err:  # torch raises many types for a bad file
-        size = os.path.getsize(path)
-        first = (str(err).splitlines() or [""])[0] or type(err).__name__
-        raise CheckpointReadError(
-            f"checkpoint {path!r} ({size} bytes) is not a complete torch "
-            "checkpoint (truncated copy, interrupted save, or another file "
-            f"format): {type(err).__name__}: {first}. Re-copy the file or "
-            "point to another checkpoint.") from err
+        raise CheckpointReadError(unreadable_message(path, err)) from err

@@ -1,16 +1,26 @@
-"""Load a timm ``train.py`` checkpoint back into a timm model (for CAM, paper sec. 4.3, and FGSM, sec. 4.4).
+"""The one reader of timm ``train.py`` checkpoints, for both sides of the project.
 
 timm's ``CheckpointSaver`` writes a dict with ``state_dict``, optionally
 ``state_dict_ema`` (``--model-ema``), ``arch`` (``args.model``), ``epoch``,
-``metric``, ``optimizer`` and ``args`` (the run's ``argparse.Namespace``).
-``load_timm_checkpoint(path)`` rebuilds the model with
-``timm.create_model(arch, num_classes=<rows of the saved classifier>)``, loads
-the weights strictly and returns it in eval mode with the data config the run
-validated with (``resolve_data_config`` over the run's args, as timm's train.py).
+``metric``, ``optimizer`` and ``args`` (the run's ``argparse.Namespace``); a bare
+state dict (names -> tensors, as torchvision ships) is accepted too.
 
-torch >= 2.6 loads with ``weights_only=True``; the checkpoint pickles
-``argparse.Namespace``, so exactly that class is allow-listed around the load
-(``torch.serialization.safe_globals``). ``weights_only`` is never turned off.
+* ``read_timm_checkpoint(path)`` -> ``TimmCheckpoint``: the chosen weights (EMA
+  first, as timm's ``load_state_dict(use_ema=True)``), wrapper prefixes removed,
+  the classifier head set aside. ``smix_mmdet`` hands these to mmdet backbones.
+* ``load_timm_checkpoint(path)`` rebuilds the timm model around them (CAM, paper
+  sec. 4.3; FGSM, sec. 4.4) with the data config the run validated with.
+
+**Weights-only policy.** Every read is ``torch.load(weights_only=True)``, never
+turned off. The only class a timm checkpoint pickles beyond tensors and plain
+values is ``argparse.Namespace``; it is lent to torch's allow-list for the
+duration of the read (``torch.serialization.safe_globals``) and only if it was not
+allow-listed already, so the process-wide allow-list is left as it was.
+Rebuilding a Namespace cannot run code: the weights-only unpickler creates it
+with no arguments and fills its ``__dict__`` with the saved plain values, and
+the class defines no ``__setstate__`` or ``__reduce__`` of its own. Anything else
+a file pickles is refused, with a message saying what and why
+(``explain_refused_load``).
 """
 from __future__ import annotations
 
@@ -18,21 +28,21 @@ import argparse
 import os
 import pickle
 import re
-import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 
-__all__ = ["CheckpointError", "CheckpointInfo", "read_checkpoint", "load_timm_checkpoint"]
+__all__ = ["CheckpointError", "CheckpointInfo", "TimmCheckpoint", "read_checkpoint", "read_timm_checkpoint",
+           "load_timm_checkpoint", "strip_wrapper_prefixes", "explain_refused_load"]
 
 # args of timm's train.py that decide the eval transform (as timm's train.py passes vars(args))
 DATA_ARGS = ("input_size", "img_size", "in_chans", "mean", "std", "crop_pct", "crop_mode", "interpolation")
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 
 
-class CheckpointError(RuntimeError):
-    """The file is not a loadable timm checkpoint (unreadable, wrong content, unknown arch)."""
+class CheckpointError(ValueError):
+    """The file is not a loadable timm checkpoint (unreadable, refused, wrong content, unknown arch)."""
 
 
 @dataclass
@@ -56,30 +66,45 @@ class CheckpointInfo:
         return ", ".join(parts)
 
 
-def read_checkpoint(path: Union[str, os.PathLike]) -> Any:
-    """``torch.load(path, weights_only=True)`` with ``argparse.Namespace`` allowed; clear errors."""
+def read_checkpoint(path: Union[str, os.PathLike], map_location: Any = "cpu", hint: str = "") -> Any:
+    """``torch.load(path, weights_only=True)`` with ``argparse.Namespace`` lent (see the module docstring).
+
+    Args:
+        path: the checkpoint file.
+        map_location: as ``torch.load``.
+        hint: a sentence appended to the missing-file message (e.g. which config option sets the path).
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: a directory, an empty or damaged file, another format, or a file that pickles
+            something outside the allow-list (the message says what).
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"checkpoint {path!r} does not exist; pass a file written by timm's train.py "
-                                "(e.g. output/train/<experiment>/model_best.pth.tar)")
+        raise FileNotFoundError(f"checkpoint {path!r} does not exist; pass a file written by timm's train.py or "
+                                f"tools/train.py (e.g. output/train/<experiment>/model_best.pth.tar){hint}")
     if not os.path.isfile(path):
-        raise CheckpointError(f"checkpoint {path!r} is a directory; pass the .pth.tar file inside it, "
+        raise CheckpointError(f"checkpoint {path!r} is a directory, not a file; pass the .pth.tar file inside it, "
                               f"e.g. {os.path.join(path, 'model_best.pth.tar')}")
-    # torch's safe_globals() context *removes* its globals on exit, even ones that were allow-listed before
-    # (e.g. by smix_mmdet for mmdet's own loads): only lend what is not already there.
-    lend = [g for g in (argparse.Namespace,) if g not in torch.serialization.get_safe_globals()]
     if os.path.getsize(path) == 0:
         raise CheckpointError(f"checkpoint {path!r} is empty (0 bytes): an interrupted copy or save; "
                               "copy it again or point to another checkpoint")
+    # torch's safe_globals() context *removes* its globals on exit, even ones that were allow-listed before
+    # (e.g. by smix_mmdet for mmengine's own loads): only lend what is not already there.
+    lend = [g for g in (argparse.Namespace,) if g not in torch.serialization.get_safe_globals()]
     try:
         with torch.serialization.safe_globals(lend):
-            return torch.load(path, map_location="cpu", weights_only=True)
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(explain_refused_load(path, str(err))) from err
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise CheckpointError(f"checkpoint {path!r} could not be read by torch.load "
-                              f"(damaged, truncated or not a torch file): {reason}") from err
+    except Exception as err:  # a damaged or foreign file makes torch raise many kinds (KeyError, EOFError, ...)
+        raise CheckpointError(unreadable_message(path, err)) from err
+
+
+def unreadable_message(path: str, err: BaseException) -> str:
+    """One line for a file ``torch.load`` could not read at all, quoting torch's first line."""
+    reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return (f"checkpoint {path!r} could not be read by torch.load (damaged, truncated or not a torch file): "
+            f"{reason}; copy it again or point to another checkpoint")
 
 
 _REFUSED_GLOBAL = re.compile(r"unsupported global[:\s]+(?:GLOBAL\s+)?([\w.]+)", re.IGNORECASE)
@@ -113,29 +138,107 @@ def _tensor_dict(obj: Any) -> bool:
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
 
 
-def _strip_prefixes(state_dict: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-    """Drop DDP/EMA ``module.`` and torch.compile ``_orig_mod.`` prefixes (as timm's clean_state_dict)."""
-    out = {}
+def strip_wrapper_prefixes(state_dict: Mapping[str, Any], prefixes: Sequence[str] = WRAPPER_PREFIXES) -> Dict[str, Any]:
+    """Remove DDP / ModelEma (``module.``) and ``torch.compile`` (``_orig_mod.``) prefixes, repeatedly.
+
+    timm's ``clean_state_dict`` removes ``module.`` only and lets a later key overwrite an earlier
+    one; here two keys that become equal raise instead (the file holds wrapped and unwrapped copies).
+
+    Raises:
+        ValueError: two keys collide after stripping.
+    """
+    out: Dict[str, Any] = {}
     for key, value in state_dict.items():
         new = key
-        while new.startswith(WRAPPER_PREFIXES):
-            new = new.split(".", 1)[1]
+        while new.startswith(tuple(prefixes)):
+            new = next(new[len(p):] for p in prefixes if new.startswith(p))
+        if new in out:
+            raise ValueError(f"state dict keys collide after removing wrapper prefixes {tuple(prefixes)}: "
+                             f"{key!r} -> {new!r}; the checkpoint holds wrapped and unwrapped copies, save the "
+                             "model unwrapped")
         out[new] = value
     return out
 
 
-def _pick_weights(raw: Any, path: str, use_ema: bool) -> Tuple[str, Dict[str, torch.Tensor]]:
+@dataclass
+class TimmCheckpoint:
+    """The weights of a timm checkpoint, ready for a model or a backbone."""
+    path: str
+    state_dict: Dict[str, torch.Tensor]   # the chosen weights, prefixes removed, head set aside
+    source: str                           # top-level key used ('state_dict_ema', ...) or 'bare state dict'
+    arch: Optional[str] = None
+    epoch: Optional[int] = None
+    metric: Optional[float] = None
+    head: Dict[str, torch.Tensor] = field(default_factory=dict)
+    available: List[str] = field(default_factory=list)  # every weights key the file has
+    args: Dict[str, Any] = field(default_factory=dict)  # the run's argparse args, as a dict
+
+    def describe(self) -> str:
+        """One line saying what was read, for logs and error messages."""
+        parts = [f"{self.path}: {self.source}"]
+        if self.arch:
+            parts.append(f"timm arch '{self.arch}'")
+        if self.epoch is not None:
+            parts.append(f"epoch {self.epoch}")
+        parts.append(f"{len(self.state_dict)} tensors")
+        if self.head:
+            parts.append(f"classifier head set aside ({', '.join(self.head)})")
+        return ", ".join(parts)
+
+
+def _in_prefixes(key: str, prefixes: Sequence[str]) -> bool:
+    return any(key == p or key.startswith(p + ".") for p in prefixes)
+
+
+def read_timm_checkpoint(path: Union[str, os.PathLike], use_ema: bool = True, head_prefixes: Sequence[str] = ("fc",),
+                         map_location: Any = "cpu", hint: str = "") -> TimmCheckpoint:
+    """Read a timm checkpoint's weights (the one reader of both sides).
+
+    Args:
+        path: a timm ``train.py`` checkpoint (``*.pth.tar``) or a bare state dict saved with ``torch.save``.
+        use_ema: take ``state_dict_ema`` (or ``model_ema``) when there is one, as timm's
+            ``load_state_dict(use_ema=True)``; False takes ``state_dict`` (or ``model``).
+        head_prefixes: module names of the classifier head (timm ``pretrained_cfg['classifier']``, e.g.
+            ``fc``, ResNet's, by default; ``()`` keeps everything); their tensors go to
+            ``TimmCheckpoint.head`` instead of ``state_dict``.
+        map_location: as ``torch.load``.
+        hint: appended to the missing-file message (see ``read_checkpoint``).
+    Returns:
+        ``TimmCheckpoint``.
+    Raises:
+        FileNotFoundError, CheckpointError: as ``read_checkpoint``; CheckpointError (a ValueError) also
+            when the file holds no state dict of tensors, or only EMA weights and ``use_ema=False``.
+    """
+    path = os.fspath(path)
+    raw = read_checkpoint(path, map_location=map_location, hint=hint)
     if not isinstance(raw, Mapping):
-        raise CheckpointError(f"{path!r} holds a {type(raw).__name__}, not a timm checkpoint "
-                              "(a dict with 'state_dict', 'arch', 'args')")
-    if _tensor_dict(raw):
-        return "bare state dict", _strip_prefixes(raw)
-    order = ("state_dict_ema", "model_ema", "state_dict") if use_ema else ("state_dict",)
-    for key in order:
-        if _tensor_dict(raw.get(key)):
-            return key, _strip_prefixes(raw[key])
-    keys = ", ".join(map(str, list(raw)[:12]))
-    raise CheckpointError(f"{path!r} is not a timm checkpoint: no 'state_dict' of tensors among its keys [{keys}]")
+        raise CheckpointError(f"checkpoint {path!r} holds a {type(raw).__name__}, not a dict: not a timm checkpoint "
+                              "(a dict with 'state_dict') nor a state dict saved with torch.save(model.state_dict())")
+    available = [k for k in ("state_dict_ema", "model_ema", "state_dict", "model") if _tensor_dict(raw.get(k))]
+    ema = [k for k in available if k.endswith("_ema")]
+    plain = [k for k in available if not k.endswith("_ema")]
+    if use_ema and ema:
+        source = ema[0]
+    elif plain:
+        source = plain[0]
+    elif ema:
+        raise CheckpointError(f"checkpoint {path!r} holds only EMA weights ({ema[0]}) but use_ema=False asks for the "
+                              "plain ones; use the EMA weights (use_ema=True)")
+    elif _tensor_dict(raw):
+        source = "bare state dict"
+    else:
+        keys = ", ".join(map(str, list(raw)[:12]))
+        raise CheckpointError(f"checkpoint {path!r} has no state dict of tensors among its keys [{keys}]: not a timm "
+                              "checkpoint ('state_dict', optional 'state_dict_ema') nor a bare state dict")
+    tensors = strip_wrapper_prefixes(raw if source == "bare state dict" else raw[source])
+    head = {k: v for k, v in tensors.items() if _in_prefixes(k, head_prefixes)}
+    wrapped = source != "bare state dict"
+    return TimmCheckpoint(
+        path=path, state_dict={k: v for k, v in tensors.items() if k not in head}, source=source,
+        arch=raw.get("arch") if wrapped and isinstance(raw.get("arch"), str) else None,
+        epoch=raw.get("epoch") if wrapped and isinstance(raw.get("epoch"), int) else None,
+        metric=raw.get("metric") if wrapped and isinstance(raw.get("metric"), (int, float)) else None,
+        head=head, available=available, args=_args_dict(raw) if wrapped else {})
 
 
 def _args_dict(raw: Mapping) -> Dict[str, Any]:
@@ -152,10 +255,10 @@ def _register_project_models() -> None:
         pass
 
 
-def _resolve_arch(raw: Any, args: Dict[str, Any], arch: Optional[str], path: str) -> str:
+def _resolve_arch(saved: Optional[str], args: Dict[str, Any], arch: Optional[str], path: str) -> str:
     import timm
     _register_project_models()
-    name = arch or args.get("model") or (raw.get("arch") if isinstance(raw, Mapping) else None)
+    name = arch or args.get("model") or saved
     if not name:
         raise CheckpointError(f"{path!r} names no architecture ('arch' / args.model); pass arch=NAME (--arch)")
     if not timm.is_model(str(name)):
@@ -195,10 +298,9 @@ def load_timm_checkpoint(path: Union[str, os.PathLike], use_ema: bool = True, ar
     from timm.data import resolve_data_config
 
     path = os.fspath(path)
-    raw = read_checkpoint(path)
-    weights, state_dict = _pick_weights(raw, path, use_ema)
-    args = _args_dict(raw)
-    name = _resolve_arch(raw, args, arch, path)
+    ckpt = read_timm_checkpoint(path, use_ema=use_ema, head_prefixes=())  # the whole model, head included
+    weights, state_dict, args = ckpt.source, ckpt.state_dict, ckpt.args
+    name = _resolve_arch(ckpt.arch, args, arch, path)
     num_classes = _num_classes(state_dict, name, args, path)
     kwargs = dict(args.get("model_kwargs") or {})
     for key, arg in (("in_chans", "in_chans"), ("global_pool", "gp")):
@@ -220,7 +322,6 @@ def load_timm_checkpoint(path: Union[str, os.PathLike], use_ema: bool = True, ar
         data_args["input_size"] = tuple(data_args["input_size"])
     info = CheckpointInfo(
         path=path, arch=name, num_classes=num_classes, weights=weights,
-        epoch=raw.get("epoch") if weights != "bare state dict" else None,
-        metric=raw.get("metric") if weights != "bare state dict" else None,
+        epoch=ckpt.epoch, metric=ckpt.metric,
         args=args, data_config=resolve_data_config(data_args, model=model))
     return model, info
