@@ -133,6 +133,20 @@ class TimmPretrainedInit:
             single pattern may be given as a string (``--cfg-options`` passes
             one value as a string).
         map_location: as ``torch.load``.
+    Returns:
+        Calling it on a backbone module loads the checkpoint into it (in place).
+    Raises:
+        FileNotFoundError, smix_timm.checkpoint.CheckpointError: the file is missing, unreadable
+            or holds no weights; BackboneCoverageError: the weights do not cover the backbone
+            (the message lists what is missing and how to fix the config).
+
+    Registered in mmengine's WEIGHT_INITIALIZERS as ``TimmPretrained``; a config sets
+    ``init_cfg=dict(type="TimmPretrained", checkpoint=PATH)`` on the backbone:
+
+    >>> from mmengine.registry import WEIGHT_INITIALIZERS
+    >>> init = WEIGHT_INITIALIZERS.build(dict(type="TimmPretrained", checkpoint="model_best.pth.tar"))
+    >>> (init.checkpoint, init.use_ema)
+    ('model_best.pth.tar', True)
     """
 
     def __init__(self,

@@ -100,6 +100,18 @@ class SmixTimmBackbone(BaseModule):
             ``drop_path_rate``); must match how the checkpoint was trained
             where they change tensor shapes.
         init_cfg: e.g. ``dict(type='TimmPretrained', checkpoint=PATH)``.
+    Returns:
+        Calling it on (N, 3, H, W) images returns a tuple of feature maps, one per out index.
+    Raises:
+        ValueError: ``model_kwargs`` holding what the backbone sets itself, or strides the model lacks.
+
+    Registered in mmdet's MODELS as ``SmixTimmBackbone``:
+
+    >>> import torch
+    >>> from mmdet.registry import MODELS
+    >>> backbone = MODELS.build(dict(type="SmixTimmBackbone", model_name="resnet18"))
+    >>> [tuple(f.shape) for f in backbone(torch.zeros(1, 3, 64, 64))]
+    [(1, 64, 16, 16), (1, 128, 8, 8), (1, 256, 4, 4), (1, 512, 2, 2)]
     """
 
     def __init__(self,

@@ -220,12 +220,44 @@ def _check_images(x, what: str = "x") -> None:
 
 
 class SaliencyMix(_SaliencyMixing, Mixup):
-    """Drop-in for ``timm.data.Mixup`` with SaliencyMix (``saliencymix_alpha > 0``).
+    """Drop-in for ``timm.data.Mixup`` with SaliencyMix (``saliencymix_alpha > 0``; paper sec. 3).
 
     ``x, y = mix(x, target)`` mixes (B, C, H, W) float (or uint8) images in place
     and returns (B, num_classes) soft targets. Sample i takes its patch from
     sample B-1-i. Unlike timm's Mixup an odd batch is accepted: its middle
     sample is its own partner and is left unmixed with its own label.
+
+    Args:
+        mixup_alpha, cutmix_alpha, cutmix_minmax, prob, switch_prob, mode, correct_lam,
+        label_smoothing, num_classes: timm's ``Mixup`` arguments, same meaning and defaults.
+        saliencymix_alpha: > 0 turns SaliencyMix on, lambda ~ Beta(alpha, alpha) (paper: 1.0).
+        method: saliency detector: 'fine_grained' (the paper's, bit-exact with OpenCV),
+            'spectral_residual', 'frequency_tuned', or a callable (B, C, H, W) uint8 -> (B, H, W).
+        scheme: where the patch comes from and goes (paper sec. 3.4); 'salient_to_corresponding'.
+        per: 'sample' (each source image its own map) or 'batch' (one map per batch).
+        border: 'shift' keeps the patch size at the image border, 'clip' cuts it (official code).
+        mean, std: timm's normalisation constants of float input (0-1 scale); or
+        max_value: 1.0 or 255.0 for unnormalised float input.
+        channels: 'rgb' (timm) or 'bgr'.
+        backend: 'torch' (batched) or 'opencv' (per image, the reference).
+        official: reproduce the official code's box (ablations only; docs/saliency.md).
+        seed: None (numpy's global RNG, as timm), an int, or a numpy Generator/RandomState.
+    Returns:
+        Calling it returns ``(x, soft_targets)``: ``x`` mixed in place, targets (B, num_classes).
+    Raises:
+        ValueError: a setting timm or the paper does not allow, float input without its scale,
+            a target that is not (B,) class indices; each message says what to pass instead.
+
+    >>> import torch
+    >>> from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+    >>> mix = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=10,
+    ...                   mean=IMAGENET_DEFAULT_MEAN, std=IMAGENET_DEFAULT_STD, seed=0)
+    >>> pixels = torch.randint(0, 256, (4, 3, 32, 32)).float() / 255
+    >>> mean, std = torch.tensor(IMAGENET_DEFAULT_MEAN), torch.tensor(IMAGENET_DEFAULT_STD)
+    >>> x = (pixels - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1)  # as timm normalises
+    >>> x, y = mix(x, torch.tensor([0, 1, 2, 3]))
+    >>> tuple(y.shape), bool(torch.allclose(y.sum(1), torch.ones(4)))
+    ((4, 10), True)
     """
 
     def __call__(self, x: torch.Tensor, target: torch.Tensor):
@@ -240,8 +272,26 @@ class SaliencyMix(_SaliencyMixing, Mixup):
 class FastCollateSaliencyMix(_SaliencyMixing, FastCollateMixup):
     """Drop-in for ``timm.data.FastCollateMixup``: list of (uint8 CHW array, label) -> uint8 batch, soft targets.
 
-    Being a FastCollateMixup, timm's PrefetchLoader forwards ``mixup_enabled``
-    to it (``--mixup-off-epoch``). ``mode='half'`` returns the first half, as timm.
+    Pass it as ``collate_fn`` of timm's ``create_loader`` (prefetcher path). Being a
+    FastCollateMixup, timm's PrefetchLoader forwards ``mixup_enabled`` to it
+    (``--mixup-off-epoch``). ``mode='half'`` returns the first half, as timm.
+
+    Args:
+        The same as ``SaliencyMix``; the images are uint8, so ``mean``/``std`` are only needed
+        with ``official=True``.
+    Returns:
+        Calling it on a list of samples returns ``(images, soft_targets)``: (B, C, H, W) uint8 and
+        (B, num_classes) float32.
+    Raises:
+        ValueError: an empty batch, samples that are not uint8 (C, H, W) arrays, or mixed sizes.
+
+    >>> import numpy as np
+    >>> collate = FastCollateSaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=10, seed=0)
+    >>> rng = np.random.default_rng(0)
+    >>> samples = [(rng.integers(0, 256, (3, 32, 32), dtype=np.uint8), k) for k in range(4)]
+    >>> images, targets = collate(samples)
+    >>> images.dtype, tuple(images.shape), tuple(targets.shape)
+    (torch.uint8, (4, 3, 32, 32), (4, 10))
     """
 
     def __call__(self, batch, _=None):

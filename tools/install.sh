@@ -5,8 +5,8 @@
 #   bash tools/install.sh            # timm side + detection side + dev tools
 #   SMIX_NO_DET=1 bash tools/install.sh   # timm side only
 #
-# The mmcv 2.1.0 wheel (source-only on PyPI) is built once, following
-# ../shared/DESIGN.md sec. 5, and cached outside the repository in
+# The mmcv 2.1.0 wheel (source-only on PyPI) is built once with its ops against the installed torch
+# (the steps, and the one patch torch's headers need, are below) and cached outside the repository in
 # ${SMIX_CACHE:-~/.cache/smix}/wheels/<key>/, key = mmcv, torch, Python, ops flavour.
 set -euo pipefail
 

@@ -118,12 +118,32 @@ def _fused_fine_grained(images: torch.Tensor, method, backend: str, channels: st
 def saliency_map(images: torch.Tensor, method: Union[str, Detector] = "fine_grained", *,
                  mean: Constants = None, std: Constants = None, max_value: Optional[float] = None,
                  channels: str = "rgb", backend: str = "torch") -> torch.Tensor:
-    """Saliency of each image: (B, C, H, W) uint8 or float -> (B, H, W) float32 in [0, 1].
+    """Saliency of each image: (B, C, H, W) uint8 or float -> (B, H, W) float32 in [0, 1] (paper sec. 3.1).
 
-    Float images need ``mean``/``std`` (timm's 0-1 normalisation constants) or
-    ``max_value`` (1.0 or 255.0); they are mapped back to 0-255 uint8 first,
-    because the detectors (like OpenCV's) are defined on 0-255 pixels.
-    ``channels`` says whether a 3-channel tensor is RGB (timm) or BGR (cv2.imread).
+    Args:
+        images: (B, C, H, W), C in {1, 3}, uint8 0-255 or float, on any device.
+        method: 'fine_grained' (the paper's, bit-exact with OpenCV), 'spectral_residual',
+            'frequency_tuned', a registered name, or a callable / nn.Module (uint8 RGB -> (B, H, W)).
+        mean, std: timm's 0-1 normalisation constants of float input; or
+        max_value: 1.0 or 255.0 for unnormalised float input. Float images are read as the 0-255
+            pixels they map to, because the detectors (like OpenCV's) are defined on those.
+        channels: whether a 3-channel tensor is 'rgb' (timm) or 'bgr' (cv2.imread).
+        backend: 'torch' (batched) or 'opencv' (per image, the reference).
+    Returns:
+        (B, H, W) float32 in [0, 1] on the images' device; for 'fine_grained' exactly OpenCV's
+        ``computeSaliency`` output.
+    Raises:
+        ValueError / TypeError: a bad batch, float input without its scale or mapping outside 0-255,
+            an unknown method, or a user detector returning something else than (B, H, W) in [0, 1].
+
+    >>> import torch
+    >>> images = torch.zeros(2, 3, 40, 40, dtype=torch.uint8)
+    >>> images[:, :, 10:20, 10:20] = 255
+    >>> maps = saliency_map(images)
+    >>> tuple(maps.shape), maps.dtype, bool(maps.max() <= 1.0)
+    ((2, 40, 40), torch.float32, True)
+    >>> bool(torch.equal(maps, saliency_map(images, backend="opencv")))
+    True
     """
     _check_choices(channels, backend)
     check_float_input(images, mean, std)
