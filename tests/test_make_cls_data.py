@@ -1,5 +1,4 @@
-"""tools/make_cls_data.py: deterministic built-in classification data with object masks."""
-import importlib.util
+"""Built-in classification data (smix_timm.synthetic.classification, tools/make_cls_data.py): deterministic, masks."""
 import json
 import os
 import subprocess
@@ -9,10 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from smix_timm.synthetic import classification as mcd
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_spec = importlib.util.spec_from_file_location("make_cls_data", os.path.join(ROOT, "tools", "make_cls_data.py"))
-mcd = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mcd)
 
 SMALL = dict(num_classes=8, train_per_class=4, val_per_class=2, size=48, log=None)
 

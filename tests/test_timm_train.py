@@ -19,12 +19,9 @@ STANDIN = os.path.join(HERE, "standin_timm_train.py")
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("make_cls_data", os.path.join(ROOT, "tools", "make_cls_data.py"))
-    make_cls_data = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_cls_data)
+    from smix_timm.synthetic.classification import make_cls_data
     root = str(tmp_path_factory.mktemp("launcher") / "cls")
-    make_cls_data.make_cls_data(root, seed=0, num_classes=4, train_per_class=8, val_per_class=4, size=32, log=None)
+    make_cls_data(root, seed=0, num_classes=4, train_per_class=8, val_per_class=4, size=32, log=None)
     return root
 
 

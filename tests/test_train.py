@@ -25,7 +25,8 @@ def _load(name, path):
     return mod
 
 
-mcd = _load("make_cls_data", os.path.join(ROOT, "tools", "make_cls_data.py"))
+from smix_timm.synthetic import classification as mcd  # noqa: E402
+
 train = _load("smix_train", TRAIN)
 
 # timm resnet18 at 32 px (stride-4 stem) is the cheapest real network; one epoch is 4 steps of 8

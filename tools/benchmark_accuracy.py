@@ -24,7 +24,6 @@ from typing import Dict, List
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 VARIANTS = {  # --variants key -> (name in tables, tools/train.py flags)
     "baseline": ("baseline (no mixing)", ["--mixup", "0", "--cutmix", "0", "--saliencymix", "0"]),
@@ -65,7 +64,7 @@ def train_once(name: str, flags: List[str], seed: int, args, out_dir: str, log) 
 
 
 def run(args, log=print) -> Dict[str, List[Dict[str, float]]]:
-    from make_cls_data import make_cls_data
+    from smix_timm.synthetic.classification import make_cls_data
     make_cls_data(args.data_dir, seed=0, num_classes=args.num_classes, train_per_class=args.train_per_class,
                   val_per_class=args.val_per_class, size=args.size, reuse=True, log=log)
     out_dir = os.path.abspath(args.output)

@@ -19,22 +19,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from typing import Dict, List
 
 import numpy as np
 import torch
 from PIL import Image
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from make_cls_data import load_annotations, load_mask, make_cls_data  # noqa: E402
-from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD  # noqa: E402
-
-from smix_timm import SaliencyMix  # noqa: E402
-from smix_timm.params import CUTMIX, SALIENCYMIX, MixParams, random_cutmix_box  # noqa: E402
+from smix_timm import SaliencyMix
+from smix_timm.params import CUTMIX, SALIENCYMIX, MixParams, random_cutmix_box
+from smix_timm.synthetic.classification import load_annotations, load_mask, make_cls_data
 
 
 class RandomPeak:

@@ -75,8 +75,7 @@ def main(argv=None) -> int:
     parser.add_argument("--refs", nargs="+", default=["HEAD"], help="tags or commits whose train.py to check")
     parser.add_argument("--out", default="results/launcher_check", help="scripts, data and runs go here")
     args = parser.parse_args(argv)
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    from make_cls_data import make_cls_data
+    from smix_timm.synthetic.classification import make_cls_data
     data = os.path.join(args.out, "data")
     make_cls_data(data, seed=0, num_classes=4, train_per_class=8, val_per_class=4, size=32, reuse=True, log=None)
     import timm
