@@ -1,4 +1,4 @@
-"""tools/make_voc_data.py: deterministic, VOC layout, read by mmdet as is."""
+"""tools/make_voc_data.py (smix_timm.synthetic.voc): deterministic, VOC layout, read by mmdet as is."""
 import filecmp
 import os
 import sys
@@ -8,8 +8,7 @@ import pytest
 from _mmdet_testlib import REPO, run_tool
 from PIL import Image
 
-sys.path.insert(0, str(REPO / "tools"))
-import make_voc_data  # noqa: E402
+from smix_timm.synthetic import voc as make_voc_data
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
                "cat", "chair", "cow", "diningtable", "dog", "horse",
@@ -174,6 +173,11 @@ def test_regenerates_own_folder_only(tmp_path):
         ["2012_000001.jpg", "2012_000002.jpg"]
 
 
-def test_bad_size():
-    with pytest.raises(SystemExit):
-        make_voc_data.main(["--size", "10x"])
+def test_bad_size(tmp_path):
+    import argparse
+    import subprocess
+    with pytest.raises(argparse.ArgumentTypeError, match="use N or WxH"):
+        make_voc_data.parse_size("10x")
+    done = subprocess.run([sys.executable, str(REPO / "tools" / "make_voc_data.py"), "--out", str(tmp_path / "v"),
+                           "--size", "10x"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "use N or WxH" in done.stderr and "Traceback" not in done.stderr

@@ -13,10 +13,7 @@ tensor loads, 1 when coverage is incomplete, 2 when the checkpoint or config
 cannot be read.
 """
 import argparse
-import os
 import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def main(argv=None) -> int:

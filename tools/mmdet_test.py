@@ -10,10 +10,7 @@ is ``pascal_voc/mAP`` on VOC2007 test. Options after CHECKPOINT go to
 ``--cfg-options k=v ...``). With ``--nproc N`` (N > 1) mmdet's
 ``dist_test.sh CONFIG CHECKPOINT N ...`` runs instead.
 """
-import os
 import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from smix_mmdet.mim_tools import tool_main  # noqa: E402
 

@@ -11,10 +11,7 @@ Everything after CONFIG goes to ``mmdet/.mim/tools/train.py`` as is
 one process per GPU; NNODES, NODE_RANK, PORT, MASTER_ADDR are read from the
 environment as that script does).
 """
-import os
 import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from smix_mmdet.mim_tools import tool_main  # noqa: E402
 

@@ -23,11 +23,6 @@ import time
 
 import numpy as np
 
-try:
-    import smix_timm  # noqa: F401
-except ImportError:  # run from a checkout that is not pip-installed
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 from smix_timm import viz  # noqa: E402
 
 SCHEME_LABELS = {

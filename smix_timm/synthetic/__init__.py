@@ -1,1 +1,2 @@
-"""Built-in synthetic data: the classification set with object masks (tools/make_cls_data.py)."""
+"""Built-in synthetic data: the classification set with object masks (classification.py,
+tools/make_cls_data.py) and a VOC-style detection set (voc.py, tools/make_voc_data.py)."""
