@@ -1,93 +1,15 @@
 #!/usr/bin/env python
 """Accuracy and cost evidence: baseline vs CutMix vs official-code SaliencyMix vs SaliencyMix.
 
-Trains the same small recipe on the built-in data with each mixing variant and
-several seeds through ``tools/train.py`` (interleaved, so every variant sees the
-same machine conditions), then reports the mean and spread of the final and best
-validation top-1 (from timm's summary.csv) and the training throughput
-(images/s of each training epoch, from the trainer's end-of-epoch log line).
-
     python tools/benchmark_accuracy.py --data-dir data/accuracy --seeds 0 1 2 --epochs 8
-"""
-from __future__ import annotations
 
+How the runs are made and read: smix_timm/bench/accuracy.py.
+"""
 import argparse
-import csv
 import json
 import os
-import re
-import subprocess
-import sys
-import time
-from typing import Dict, List
 
-import numpy as np
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-VARIANTS = {  # --variants key -> (name in tables, tools/train.py flags)
-    "baseline": ("baseline (no mixing)", ["--mixup", "0", "--cutmix", "0", "--saliencymix", "0"]),
-    "cutmix": ("CutMix", ["--mixup", "0", "--cutmix", "1.0", "--saliencymix", "0"]),
-    "official": ("official-code SaliencyMix",
-                 ["--mixup", "0", "--cutmix", "0", "--saliencymix", "1.0", "--saliency-official"]),
-    "saliencymix": ("SaliencyMix (per-sample, fine_grained)",
-                    ["--mixup", "0", "--cutmix", "0", "--saliencymix", "1.0"]),
-}
-# the trainer's end-of-epoch line: "Train: E done: N images in Ts, R images/s (waiting for data Ws)"
-RATE = re.compile(r"done: \d+ images in [0-9.]+s, ([0-9.]+) images/s")
-
-
-def read_summary(path: str) -> List[Dict[str, float]]:
-    with open(path) as f:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
-
-
-def train_once(name: str, flags: List[str], seed: int, args, out_dir: str, log) -> Dict[str, float]:
-    experiment = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + f"-seed{seed}"
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "train.py"), "-c", args.config, "--data-dir", args.data_dir,
-           "--epochs", str(args.epochs), "--seed", str(seed), "--output", out_dir, "--experiment", experiment,
-           "--overwrite-output", *flags, *args.extra]  # the benchmark's own run folders
-    summary = os.path.join(out_dir, experiment, "summary.csv")
-    log(f"[accuracy] {name}, seed {seed}: {' '.join(cmd[1:])}")
-    start = time.time()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    wall = time.time() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"training failed ({name}, seed {seed}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    rows = read_summary(summary)
-    rates = [float(m) for m in RATE.findall(proc.stdout + proc.stderr)]
-    result = {"final_top1": rows[-1]["eval_top1"], "best_top1": max(r["eval_top1"] for r in rows),
-              "img_s": float(np.median(rates)) if rates else float("nan"), "wall_s": wall}
-    log(f"[accuracy]   top-1 final {result['final_top1']:.2f} best {result['best_top1']:.2f}, "
-        f"{result['img_s']:.1f} img/s, {wall:.0f}s")
-    return result
-
-
-def run(args, log=print) -> Dict[str, List[Dict[str, float]]]:
-    from smix_timm.synthetic.classification import make_cls_data
-    make_cls_data(args.data_dir, seed=0, num_classes=args.num_classes, train_per_class=args.train_per_class,
-                  val_per_class=args.val_per_class, size=args.size, reuse=True, log=log)
-    out_dir = os.path.abspath(args.output)
-    chosen = [VARIANTS[key] for key in args.variants]
-    results: Dict[str, List[Dict[str, float]]] = {name: [] for name, _ in chosen}
-    for seed in args.seeds:  # interleaved: every variant of a seed runs under the same machine conditions
-        for name, flags in chosen:
-            results[name].append(train_once(name, flags, seed, args, out_dir, log))
-    return results
-
-
-def to_markdown(results: Dict[str, List[Dict[str, float]]]) -> str:
-    base_rate = np.nanmedian([r["img_s"] for r in results["CutMix"]]) if "CutMix" in results else float("nan")
-    lines = ["| variant | runs | final top-1 (mean ± std) | best top-1 (mean ± std) | train img/s (median) | "
-             "vs CutMix |", "|---|---:|---:|---:|---:|---:|"]
-    for name, runs in results.items():
-        final = np.array([r["final_top1"] for r in runs])
-        best = np.array([r["best_top1"] for r in runs])
-        rate = np.nanmedian([r["img_s"] for r in runs])
-        lines.append(f"| {name} | {len(runs)} | {final.mean():.2f} ± {final.std(ddof=1) if len(runs) > 1 else 0:.2f} | "
-                     f"{best.mean():.2f} ± {best.std(ddof=1) if len(runs) > 1 else 0:.2f} | {rate:.1f} | "
-                     f"{rate / base_rate:.2f}x |")
-    return "\n".join(lines)
+from smix_timm.bench.accuracy import ROOT, VARIANTS, run, to_markdown
 
 
 def main(argv=None):
