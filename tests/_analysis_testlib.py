@@ -5,7 +5,6 @@ input (1x1 conv -> global average pool -> linear), so FGSM lowers every margin
 monotonically in eps and CAM reproduces the logits exactly.
 """
 import argparse
-import importlib.util
 import os
 
 import numpy as np
@@ -16,14 +15,6 @@ from PIL import Image
 from timm.models import register_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def load_tool(name):
-    """Import tools/<name>.py as a module."""
-    spec = importlib.util.spec_from_file_location(f"smix_tool_{name}", os.path.join(ROOT, "tools", f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 class TinyLinearNet(nn.Module):

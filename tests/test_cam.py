@@ -6,11 +6,10 @@ import os
 import pytest
 import timm
 import torch
-from _analysis_testlib import TinyLinearNet, assert_png, image_folder, load_tool, resnet_checkpoint, save_checkpoint
+from _analysis_testlib import TinyLinearNet, assert_png, image_folder, resnet_checkpoint, save_checkpoint
 
+from smix_timm.analysis import cam  # noqa: E402
 from smix_timm.checkpoint import CheckpointError, load_timm_checkpoint, read_checkpoint
-
-cam = load_tool("cam")
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,12 @@ from _analysis_testlib import (
     bright_dark_folder,
     bright_dark_linear,
     image_folder,
-    load_tool,
     resnet_checkpoint,
     save_checkpoint,
 )
 
+from smix_timm.analysis import fgsm  # noqa: E402
 from smix_timm.checkpoint import load_timm_checkpoint
-
-fgsm = load_tool("fgsm")
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,10 @@ import os
 
 import numpy as np
 import pytest
-from _analysis_testlib import assert_png, image_folder, load_tool
+from _analysis_testlib import assert_png, image_folder
 
 from smix_timm import SCHEMES, viz
-
-vm = load_tool("visualize_mix")
+from smix_timm.analysis import visualize_mix as vm  # noqa: E402
 
 
 def _inside(box, point):
