@@ -2,7 +2,6 @@
 import argparse
 import csv
 import glob
-import importlib.util
 import os
 import subprocess
 import sys
@@ -18,16 +17,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = os.path.join(ROOT, "tools", "train.py")
 
 
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
+from smix_timm import trainer as train  # noqa: E402
 from smix_timm.synthetic import classification as mcd  # noqa: E402
-
-train = _load("smix_train", TRAIN)
 
 # timm resnet18 at 32 px (stride-4 stem) is the cheapest real network; one epoch is 4 steps of 8
 FAST = dict(model="resnet18", img_size=32, b=8, vb=16, epochs=1, j=0, lr=0.05, warmup_epochs=0, log_interval=1)
