@@ -52,12 +52,8 @@ def test_demo_smallest_end_to_end_and_reuse(tmp_path):
 
 
 def _demo_module():
-    import importlib.util
-    sys.path.insert(0, os.path.join(ROOT, "tools"))  # demo.py imports its sibling demo_report
-    spec = importlib.util.spec_from_file_location("smix_demo", os.path.join(ROOT, "tools", "demo.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from smix_timm.demo import runner
+    return runner
 
 
 def test_demo_clears_only_stage_folders_it_made(tmp_path):

@@ -1,6 +1,5 @@
 """End to end through mmdet's own tools: generated VOC data, a timm
 checkpoint, a few iterations of the tiny config, resume, test -> VOC mAP."""
-import importlib.util
 import re
 
 import pytest
@@ -90,11 +89,8 @@ def test_test_tool_prints_map(trained, empty_allowlist):
 
 
 def _check_backbone_main():
-    spec = importlib.util.spec_from_file_location(
-        "check_backbone_tool", REPO / "tools" / "check_backbone.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    from smix_mmdet.check_cli import main
+    return main
 
 
 def test_check_backbone_tool(trained, tmp_path, capsys):
