@@ -14,8 +14,8 @@ demo: install
 	$(PY) tools/demo.py
 
 bench: install
-	$(PY) tools/benchmark_saliency.py --batch 64 --size 224
-	$(PY) tools/benchmark_loader.py --images 768 --workers 1
+	$(PY) tools/benchmarks/benchmark_saliency.py --batch 64 --size 224
+	$(PY) tools/benchmarks/benchmark_loader.py --images 768 --workers 1
 
 clean-demo:
 	rm -rf results/demo data/demo

@@ -3,7 +3,7 @@
 Builds only ``cfg.model.backbone`` from an mmengine config (mmdet registry)
 and matches it against the checkpoint exactly as the ``TimmPretrained``
 initializer would, without loading anything. Used by
-``tools/check_backbone.py``.
+``tools/mmdet/check_backbone.py``.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Show which backbone tensors of an mmdet config load from a checkpoint.
 
-    python tools/check_backbone.py CONFIG [CHECKPOINT] [--no-ema] [--problems-only]
+    python tools/mmdet/check_backbone.py CONFIG [CHECKPOINT] [--no-ema] [--problems-only]
                                    [--cfg-options k=v ...]
 
 Builds the config's backbone, reads CHECKPOINT (default: the config's

@@ -205,7 +205,7 @@ class TimmPretrainedInit:
         lines.append(
             "Fix the config or the checkpoint (--cfg-options "
             f"{CHECKPOINT_OPTION}=PATH); list every tensor with: python "
-            "tools/check_backbone.py CONFIG CHECKPOINT")
+            "tools/mmdet/check_backbone.py CONFIG CHECKPOINT")
         return "\n".join(line for line in lines if line)
 
     def __call__(self, module: nn.Module) -> None:

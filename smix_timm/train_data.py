@@ -85,7 +85,8 @@ def build_datasets(args: argparse.Namespace):
     torchvision_set = kind.startswith("torch/")
     if not os.path.exists(root) and not (args.dataset_download and torchvision_set):
         hint = ("put the torchvision files there or pass --dataset-download" if torchvision_set else
-                f"pass the right --data-dir, or make the built-in data: python tools/make_cls_data.py --out {root}")
+                "pass the right --data-dir, or make the built-in data: "
+                f"python tools/data/make_cls_data.py --out {root}")
         raise UsageError(f"data dir {root} does not exist; {hint}")
     if not kind and os.path.isfile(root) and not root.endswith(".tar"):
         raise UsageError(f"--data-dir {root} is a file; pass the folder that holds train/ and validation/ "

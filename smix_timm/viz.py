@@ -6,7 +6,7 @@ what each mixing method does: the source's saliency map and peak, the source
 and target boxes, the label weight and the mixed image, for the five placement
 schemes (sec. 3.4), CutMix (timm's random box) and the official-code preset;
 and draw grids of such panels fast (``Mosaic``: one picture, one matplotlib
-axes). ``tools/visualize_mix.py`` and ``tools/cam.py`` use them.
+axes). ``tools/analysis/visualize_mix.py`` and ``tools/analysis/cam.py`` use them.
 """
 from __future__ import annotations
 

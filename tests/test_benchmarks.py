@@ -39,7 +39,8 @@ def test_fidelity_is_deterministic_and_sane(tmp_path):
 
 def test_speed_benchmark_runs_and_checks_exactness(tmp_path):
     out = tmp_path / "bench.json"
-    printed = run_tool("benchmark_saliency.py", "--batch", "4", "--size", "48", "--repeat", "1", "--json", str(out))
+    printed = run_tool("benchmarks/benchmark_saliency.py", "--batch", "4", "--size", "48", "--repeat", "1",
+                       "--json", str(out))
     results = json.loads(out.read_text())
     assert "fine_grained torch == OpenCV on this batch: True" in printed
     assert results["detectors"]["fine_grained torch (fused C kernel)"]["img_s"] > 0
@@ -49,7 +50,8 @@ def test_speed_benchmark_runs_and_checks_exactness(tmp_path):
 
 def test_accuracy_benchmark_trains_the_chosen_variants(tmp_path):
     out = tmp_path / "acc.json"
-    table = run_tool("benchmark_accuracy.py", "--data-dir", str(tmp_path / "data"), "--output", str(tmp_path / "runs"),
+    table = run_tool("benchmarks/benchmark_accuracy.py", "--data-dir", str(tmp_path / "data"),
+                     "--output", str(tmp_path / "runs"),
                      "--variants", "cutmix", "saliencymix", "--seeds", "0", "--epochs", "1",
                      "--num-classes", "2", "--train-per-class", "8", "--val-per-class", "4", "--size", "64",
                      "--json", str(out), "--", "-b", "8", "--workers", "0")
@@ -66,7 +68,8 @@ def test_loader_benchmark_runs_timms_loader_on_generated_jpegs(tmp_path):
 
     from smix_timm.bench.photos import write_jpeg_folder
     data = tmp_path / "photos"
-    printed = run_tool("benchmark_loader.py", "--data", str(data), "--images", "24", "--batch", "4", "--workers", "0",
+    printed = run_tool("benchmarks/benchmark_loader.py", "--data", str(data), "--images", "24", "--batch", "4",
+                       "--workers", "0",
                        "--rounds", "1", "--passes", "1", "--json", str(tmp_path / "loader.json"))
     results = json.loads((tmp_path / "loader.json").read_text())
     files = sorted(data.rglob("*.jpg"))

@@ -1,4 +1,4 @@
-"""smix_timm/checkpoint.py and tools/cam.py: timm checkpoints back into models; class activation maps."""
+"""smix_timm/checkpoint.py and tools/analysis/cam.py: timm checkpoints back into models; class activation maps."""
 import argparse
 import json
 import os

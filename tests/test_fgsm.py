@@ -1,4 +1,4 @@
-"""tools/fgsm.py: FGSM top-1 (paper Table 4) for timm checkpoints on a validation folder (CPU, tiny)."""
+"""tools/analysis/fgsm.py: FGSM top-1 (paper Table 4) for timm checkpoints on a validation folder (CPU, tiny)."""
 import csv
 import os
 

@@ -1,4 +1,4 @@
-"""Built-in classification data (smix_timm.synthetic.classification, tools/make_cls_data.py): deterministic, masks."""
+"""Built-in classification data (smix_timm.synthetic.classification, tools/data/make_cls_data.py)."""
 import json
 import os
 import subprocess
@@ -127,9 +127,10 @@ def test_cli_bad_out_is_one_line(tmp_path, case):
     else:
         out = ""
     for tool in ("make_cls_data.py", "make_voc_data.py"):
-        r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", tool), "--out", out, "--num-train", "1",
+        script = os.path.join(ROOT, "tools", "data", tool)
+        r = subprocess.run([sys.executable, script, "--out", out, "--num-train", "1",
                             "--num-test", "1"] if tool == "make_voc_data.py" else
-                           [sys.executable, os.path.join(ROOT, "tools", tool), "--out", out, "--num-classes", "1",
+                           [sys.executable, script, "--out", out, "--num-classes", "1",
                             "--train-per-class", "1", "--val-per-class", "1", "--size", "16"],
                            capture_output=True, text=True)
         assert r.returncode != 0 and "Traceback" not in r.stderr, (tool, r.stderr[-1500:])
@@ -154,7 +155,7 @@ def test_regenerates_own_folder_and_reuse(data, tmp_path):
 
 
 def test_cli_progress_and_refusal(tmp_path):
-    script = os.path.join(ROOT, "tools", "make_cls_data.py")
+    script = os.path.join(ROOT, "tools", "data", "make_cls_data.py")
     out = tmp_path / "cli"
     r = subprocess.run([sys.executable, script, "--out", str(out), "--num-classes", "3", "--train-per-class", "5",
                         "--val-per-class", "1", "--size", "32"], capture_output=True, text=True)

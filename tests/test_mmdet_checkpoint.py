@@ -141,7 +141,7 @@ def test_wrong_resnet_depth(tmp_path):
     assert "timm 'resnet50'" in msg and "depth=18" in msg
     assert "model.backbone.depth=50" in msg
     assert "missing" in msg and "shape differs" in msg
-    assert "tools/check_backbone.py" in msg
+    assert "tools/mmdet/check_backbone.py" in msg
 
 
 def test_non_torchvision_arch_suggests_wrapper(tmp_path):

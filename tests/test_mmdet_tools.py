@@ -17,14 +17,14 @@ ITERS = ["train_cfg.max_iters=2", "train_cfg.val_interval=2",
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    out = run_tool([str(REPO / "tools" / "make_voc_data.py"), "--out",
+    out = run_tool([str(REPO / "tools" / "data" / "make_voc_data.py"), "--out",
                     str(root / "VOCdevkit"), "--num-train", "6",
                     "--num-test", "4", "--size", "128", "--quiet"], cwd=root)
     assert out.returncode == 0, out.stderr
     ckpt, _ = write_timm_checkpoint(root / "pretrain", "resnet18", ema=True)
     work = root / "work"
     out = run_tool(
-        [str(REPO / "tools" / "mmdet_train.py"), TINY, "--work-dir",
+        [str(REPO / "tools" / "mmdet" / "mmdet_train.py"), TINY, "--work-dir",
          str(work), "--cfg-options",
          f"model.backbone.init_cfg.checkpoint={ckpt}", *ITERS],
         cwd=root, env_extra={"SMIX_VOC_ROOT": str(root / "VOCdevkit") + "/"})
@@ -74,7 +74,7 @@ def test_test_tool_prints_map(trained, empty_allowlist):
     voc = str(root / "VOCdevkit") + "/"
     saved = (work / "last_checkpoint").read_text().strip()
     out = run_tool(
-        [str(REPO / "tools" / "mmdet_test.py"), TINY,
+        [str(REPO / "tools" / "mmdet" / "mmdet_test.py"), TINY,
          saved, "--work-dir", str(root / "test"),
          "--cfg-options", f"test_dataloader.dataset.data_root={voc}"],
         cwd=root)  # no SMIX_VOC_ROOT: the data root comes from --cfg-options
@@ -111,7 +111,7 @@ def test_check_backbone_tool(trained, tmp_path, capsys):
 
 def test_check_backbone_command_line(trained):
     root, ckpt, _, _ = trained
-    out = run_tool([str(REPO / "tools" / "check_backbone.py"), TINY, ckpt,
+    out = run_tool([str(REPO / "tools" / "mmdet" / "check_backbone.py"), TINY, ckpt,
                     "--problems-only"], cwd=root)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1].startswith("OK: 120/120")

@@ -1,4 +1,4 @@
-"""tools/make_voc_data.py (smix_timm.synthetic.voc): deterministic, VOC layout, read by mmdet as is."""
+"""tools/data/make_voc_data.py (smix_timm.synthetic.voc): deterministic, VOC layout, read by mmdet as is."""
 import filecmp
 import os
 import sys
@@ -142,7 +142,7 @@ def test_refuses_foreign_folder(tmp_path):
     real = tmp_path / "VOCdevkit"
     (real / "VOC2007").mkdir(parents=True)
     (real / "VOC2007" / "precious.txt").write_text("mine")
-    args = ["tools/make_voc_data.py", "--out", str(real), "--num-train", "2",
+    args = ["tools/data/make_voc_data.py", "--out", str(real), "--num-train", "2",
             "--num-test", "1", "--size", "96"]
     out = run_tool(args, cwd=REPO)
     assert out.returncode != 0
@@ -178,6 +178,7 @@ def test_bad_size(tmp_path):
     import subprocess
     with pytest.raises(argparse.ArgumentTypeError, match="use N or WxH"):
         make_voc_data.parse_size("10x")
-    done = subprocess.run([sys.executable, str(REPO / "tools" / "make_voc_data.py"), "--out", str(tmp_path / "v"),
-                           "--size", "10x"], capture_output=True, text=True, timeout=120)
+    script = str(REPO / "tools" / "data" / "make_voc_data.py")
+    done = subprocess.run([sys.executable, script, "--out", str(tmp_path / "v"), "--size", "10x"],
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "use N or WxH" in done.stderr and "Traceback" not in done.stderr

@@ -1,4 +1,4 @@
-"""tools/visualize_mix.py and smix_timm/viz.py: pictures of SaliencyMix at work (CPU, small images)."""
+"""tools/analysis/visualize_mix.py and smix_timm/viz.py: pictures of SaliencyMix at work (CPU, small images)."""
 import json
 import os
 

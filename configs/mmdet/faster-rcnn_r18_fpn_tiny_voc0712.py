@@ -1,14 +1,14 @@
-# Tiny CPU Faster R-CNN for the built-in VOC data (tools/make_voc_data.py):
+# Tiny CPU Faster R-CNN for the built-in VOC data (tools/data/make_voc_data.py):
 # ResNet-18-FPN (narrow neck and heads) from a ResNet-18 checkpoint of
 # tools/train.py (timm 'resnet18'), images resized to fit 160x160 (the
 # generator's default size), VOC07+12 trainval -> VOC07 test mAP (11-point),
 # 200 iterations of batch 4, no data-loader workers. Trains and evaluates in
 # minutes on 2 CPU cores.
 #
-#   python tools/make_voc_data.py --out data/VOCdevkit
-#   python tools/mmdet_train.py configs/mmdet/faster-rcnn_r18_fpn_tiny_voc0712.py \
+#   python tools/data/make_voc_data.py --out data/VOCdevkit
+#   python tools/mmdet/mmdet_train.py configs/mmdet/faster-rcnn_r18_fpn_tiny_voc0712.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=PATH/TO/model_best.pth.tar
-#   python tools/mmdet_test.py configs/mmdet/faster-rcnn_r18_fpn_tiny_voc0712.py \
+#   python tools/mmdet/mmdet_test.py configs/mmdet/faster-rcnn_r18_fpn_tiny_voc0712.py \
 #       work_dirs/faster-rcnn_r18_fpn_tiny_voc0712/iter_200.pth
 #
 # Shorter/longer: --cfg-options train_cfg.max_iters=N train_cfg.val_interval=N

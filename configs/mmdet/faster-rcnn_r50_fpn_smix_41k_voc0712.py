@@ -9,9 +9,9 @@
 #   --cfg-options train_dataloader.batch_size=$((8 / N))
 #   (or pass --auto-scale-lr to scale lr with another total batch; base 8).
 # Train, then test:
-#   python tools/mmdet_train.py configs/mmdet/faster-rcnn_r50_fpn_smix_41k_voc0712.py \
+#   python tools/mmdet/mmdet_train.py configs/mmdet/faster-rcnn_r50_fpn_smix_41k_voc0712.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=PATH/TO/model_best.pth.tar
-#   python tools/mmdet_test.py configs/mmdet/faster-rcnn_r50_fpn_smix_41k_voc0712.py \
+#   python tools/mmdet/mmdet_test.py configs/mmdet/faster-rcnn_r50_fpn_smix_41k_voc0712.py \
 #       work_dirs/faster-rcnn_r50_fpn_smix_41k_voc0712/iter_41000.pth
 # Data root and checkpoint options: see faster-rcnn_r50_fpn_smix_voc0712.py
 # (SMIX_VOC_ROOT=DIR, default data/VOCdevkit/).

@@ -4,11 +4,11 @@
 # backbone started from a SaliencyMix checkpoint of tools/train.py.
 #
 # Train, then test (mAP):
-#   python tools/mmdet_train.py configs/mmdet/faster-rcnn_r50_fpn_smix_voc0712.py \
+#   python tools/mmdet/mmdet_train.py configs/mmdet/faster-rcnn_r50_fpn_smix_voc0712.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=PATH/TO/model_best.pth.tar
-#   python tools/mmdet_test.py configs/mmdet/faster-rcnn_r50_fpn_smix_voc0712.py \
+#   python tools/mmdet/mmdet_test.py configs/mmdet/faster-rcnn_r50_fpn_smix_voc0712.py \
 #       work_dirs/faster-rcnn_r50_fpn_smix_voc0712/epoch_4.pth
-# Several GPUs: tools/mmdet_train.py --nproc 8 ... (mmdet's dist_train.sh).
+# Several GPUs: tools/mmdet/mmdet_train.py --nproc 8 ... (mmdet's dist_train.sh).
 # Resume (--resume) and load_from build the model first, so they read the timm
 #   checkpoint too before the saved weights replace it; if it has moved, add
 #   --cfg-options model.backbone.init_cfg=None (tools/test.py never reads it).
@@ -17,7 +17,7 @@
 #   train.py checkpoint; its EMA weights are used when present
 #   (model.backbone.init_cfg.use_ema=False to take state_dict). Every backbone
 #   tensor must load, or training stops with the list of what did not:
-#   python tools/check_backbone.py CONFIG CHECKPOINT shows it beforehand.
+#   python tools/mmdet/check_backbone.py CONFIG CHECKPOINT shows it beforehand.
 # Data: data/VOCdevkit/ relative to the working directory, as in mmdet's VOC
 #   configs (VOC2007/ and VOC2012/ inside). Elsewhere: set the environment
 #   variable SMIX_VOC_ROOT=/path/to/VOCdevkit/ (read by mmengine's

@@ -9,7 +9,7 @@
 #   --cfg-options model.backbone.model_name=convnext_tiny \
 #       "model.neck.in_channels=[96,192,384,768]" \
 #       model.backbone.init_cfg.checkpoint=PATH/TO/model_best.pth.tar
-# python tools/check_backbone.py CONFIG CHECKPOINT --cfg-options ... prints the
+# python tools/mmdet/check_backbone.py CONFIG CHECKPOINT --cfg-options ... prints the
 # channels and which tensors load. Data root (SMIX_VOC_ROOT=DIR, default
 # data/VOCdevkit/): see faster-rcnn_r50_fpn_smix_voc0712.py.
 _base_ = "./faster-rcnn_r50_fpn_smix_voc0712.py"

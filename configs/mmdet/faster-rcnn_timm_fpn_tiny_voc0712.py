@@ -6,9 +6,9 @@
 # [64, 128, 256, 512] at strides 4-32 fits unchanged (resnet18, resnet18d,
 # resnet26t, ...): --cfg-options model.backbone.model_name=NAME.
 #
-#   python tools/mmdet_train.py configs/mmdet/faster-rcnn_timm_fpn_tiny_voc0712.py \
+#   python tools/mmdet/mmdet_train.py configs/mmdet/faster-rcnn_timm_fpn_tiny_voc0712.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=PATH/TO/model_best.pth.tar
-#   python tools/mmdet_test.py configs/mmdet/faster-rcnn_timm_fpn_tiny_voc0712.py \
+#   python tools/mmdet/mmdet_test.py configs/mmdet/faster-rcnn_timm_fpn_tiny_voc0712.py \
 #       work_dirs/faster-rcnn_timm_fpn_tiny_voc0712/iter_200.pth
 # Data root (SMIX_VOC_ROOT=DIR, default data/VOCdevkit/) and the other
 # options: see faster-rcnn_r18_fpn_tiny_voc0712.py.

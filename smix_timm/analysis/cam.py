@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Class activation maps (Zhou et al. 2016; paper sec. 4.3, Fig. 4) for timm checkpoints, side by side.
 
-    python tools/cam.py output/train/base/model_best.pth.tar output/train/smix/model_best.pth.tar \\
+    python tools/analysis/cam.py output/train/base/model_best.pth.tar output/train/smix/model_best.pth.tar \\
         --labels baseline SaliencyMix --data-dir data/smix_cls --num 4 --out output/cam
-    python tools/cam.py CKPT --images a.jpg b.jpg --class 3 --out output/cam
+    python tools/analysis/cam.py CKPT --images a.jpg b.jpg --class 3 --out output/cam
 
 CAM of class c = sum_k w[c, k] * f_k(y, x): the classifier weights of c times the
 last feature map (``model.forward_features``), upsampled bilinearly to the input
@@ -219,7 +219,7 @@ def main(argv=None):
         return 2
     os.makedirs(args.out, exist_ok=True)
     draw(os.path.join(args.out, "cam.png"), names, truths, results, labels, names_of, args.dpi)
-    records, lines = [], ["Class activation maps (tools/cam.py; paper sec. 4.3, Fig. 4)",
+    records, lines = [], ["Class activation maps (tools/analysis/cam.py; paper sec. 4.3, Fig. 4)",
                           "cam.png: rows = images; column 1 = the image as the first model sees it, then one "
                           "CAM overlay per checkpoint (jet colours, red = high).", ""]
     for info, label in zip(infos, labels):

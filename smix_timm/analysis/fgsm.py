@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """FGSM robustness (paper sec. 4.4, Table 4): top-1 on adversarial examples for timm checkpoints.
 
-    python tools/fgsm.py output/train/base/model_best.pth.tar output/train/smix/model_best.pth.tar \\
+    python tools/analysis/fgsm.py output/train/base/model_best.pth.tar output/train/smix/model_best.pth.tar \\
         --labels baseline SaliencyMix --data-dir data/smix_cls --eps 1 2 4 8 --out output/fgsm
 
 For each validation image x (pixels in [0, 1], after timm's eval resize/crop),

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Pictures of SaliencyMix at work (paper Fig. 2, sec. 3.1-3.4), as PNG grids plus a text summary.
 
-    python tools/visualize_mix.py --out output/viz                      # matplotlib's sample photographs
-    python tools/visualize_mix.py --out output/viz --data-dir data/smix_cls --num 3
-    python tools/visualize_mix.py --out output/viz --images a.jpg b.jpg c.jpg d.jpg --size 224
+    python tools/analysis/visualize_mix.py --out output/viz                      # matplotlib's sample photographs
+    python tools/analysis/visualize_mix.py --out output/viz --data-dir data/smix_cls --num 3
+    python tools/analysis/visualize_mix.py --out output/viz --images a.jpg b.jpg c.jpg d.jpg --size 224
 
 Writes to --out:
     mix_grid.png      per pair, one row per method (the five placement schemes of sec. 3.4,
@@ -173,7 +173,7 @@ def summary_records(pairs):
 
 
 def summary_text(records, args, size, det_names, det_maps):
-    lines = ["SaliencyMix pictures (tools/visualize_mix.py)",
+    lines = ["SaliencyMix pictures (tools/analysis/visualize_mix.py)",
              f"images {size}x{size}, seed {args.seed}, detector {args.method}, border {args.border}, "
              + (f"fixed lambda {args.lam}" if args.lam is not None else f"lambda ~ Beta({args.alpha}, {args.alpha})"),
              "Boxes are (y0, y1, x0, x1), half-open; points are (y, x). lambda is the share of the target kept "

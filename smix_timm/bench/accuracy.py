@@ -6,7 +6,7 @@ same machine conditions), then reports the mean and spread of the final and best
 validation top-1 (from timm's summary.csv) and the training throughput
 (images/s of each training epoch, from the trainer's end-of-epoch log line).
 
-Command line: ``python tools/benchmark_accuracy.py --data-dir data/accuracy --seeds 0 1 2 --epochs 8``.
+Command line: ``python tools/benchmarks/benchmark_accuracy.py --data-dir data/accuracy --seeds 0 1 2 --epochs 8``.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ mixes many batches with each method and counts, per mixed sample:
 
 Every method sees the same images, the same pairs and the same lambdas
 (Beta(1,1) drawn from the seed), so only the box placement differs. Deterministic.
-Command line: ``python tools/benchmark_fidelity.py --data-dir data/fidelity --seed 0 --samples 2048``.
+Command line: ``python tools/benchmarks/benchmark_fidelity.py --data-dir data/fidelity --seed 0 --samples 2048``.
 """
 from __future__ import annotations
 

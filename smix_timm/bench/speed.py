@@ -1,4 +1,4 @@
-"""Timing helpers and the accelerator rows of tools/benchmark_saliency.py.
+"""Timing helpers and the accelerator rows of tools/benchmarks/benchmark_saliency.py.
 
 ``timed`` is the one timer of the speed benchmarks (best of repeats after a warm-up, optional
 synchronisation and untimed setup). ``device_rows`` measures, on one device, each detector on a batch,

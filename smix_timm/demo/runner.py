@@ -1,7 +1,7 @@
 """The whole SaliencyMix journey on built-in data, in one command (``make demo``).
 
 Stages (each a standard tool of the ecosystem; our code is the glue):
-  1. data       built-in classification set (tools/make_cls_data.py) and VOCdevkit (tools/make_voc_data.py)
+  1. data       built-in classification set (tools/data/make_cls_data.py) and VOCdevkit (tools/data/make_voc_data.py)
   2. pretrain   tools/train.py (timm) twice: --saliencymix and no mixing (optionally --cutmix)
   3. detect     each checkpoint -> tiny Faster R-CNN through mmdet's own train.py, then test.py -> VOC mAP
   4. pictures   SaliencyMix grid, training curves, detections on test images
@@ -106,12 +106,12 @@ class Demo:
     def make_data(self):
         a = self.args
         if not a.cls_data:
-            self.run([sys.executable, os.path.join(TOOLS, "make_cls_data.py"), "--out", self.cls_root,
+            self.run([sys.executable, os.path.join(TOOLS, "data", "make_cls_data.py"), "--out", self.cls_root,
                       "--seed", str(a.seed), "--num-classes", str(a.num_classes), "--train-per-class",
                       str(a.train_per_class), "--val-per-class", str(a.val_per_class), "--size", str(a.cls_size),
                       "--reuse"], "data")
         if not a.voc_root:  # a VOCdevkit make_voc_data made before is its own (no --force); a foreign one is refused
-            self.run([sys.executable, os.path.join(TOOLS, "make_voc_data.py"), "--out", self.voc_root,
+            self.run([sys.executable, os.path.join(TOOLS, "data", "make_voc_data.py"), "--out", self.voc_root,
                       "--seed", str(a.seed), "--num-train", str(a.voc_train), "--num-test", str(a.voc_test)], "data")
         return {"cls_root": self.cls_root, "voc_root": self.voc_root}
 
@@ -160,10 +160,10 @@ class Demo:
                    f"train_cfg.val_interval={a.det_iters}", f"default_hooks.checkpoint.interval={a.det_iters}",
                    f"randomness.seed={a.seed}"]
         launcher = ["--launcher", "pytorch"] if a.gpus > 1 else []
-        self.run(self.launcher(os.path.join(TOOLS, "mmdet_train.py")) + [
+        self.run(self.launcher(os.path.join(TOOLS, "mmdet", "mmdet_train.py")) + [
             DET_CONFIG, "--work-dir", work, *launcher, "--cfg-options", *options], f"detect_{variant}", env)
         det_ckpt = os.path.join(work, f"iter_{a.det_iters}.pth")
-        out = self.run([sys.executable, os.path.join(TOOLS, "mmdet_test.py"), DET_CONFIG, det_ckpt,
+        out = self.run([sys.executable, os.path.join(TOOLS, "mmdet", "mmdet_test.py"), DET_CONFIG, det_ckpt,
                         "--work-dir", os.path.join(work, "test")], f"test_{variant}", env)
         found = MAP_LINE.findall(out)
         if not found:
@@ -174,7 +174,7 @@ class Demo:
         from .report import draw_curves, draw_detections
         pics = os.path.join(self.out, "pictures")
         os.makedirs(pics, exist_ok=True)
-        self.run([sys.executable, os.path.join(TOOLS, "visualize_mix.py"), "--out", pics, "--data-dir",
+        self.run([sys.executable, os.path.join(TOOLS, "analysis", "visualize_mix.py"), "--out", pics, "--data-dir",
                   self.cls_root, "--num", "2", "--seed", str(self.args.seed)], "pictures")
         summaries = {v: r["summary"] for v, r in pretrained.items()}
         curves = draw_curves(summaries, os.path.join(pics, "training_curves.png"))

@@ -1,2 +1,2 @@
 """Built-in synthetic data: the classification set with object masks (classification.py,
-tools/make_cls_data.py) and a VOC-style detection set (voc.py, tools/make_voc_data.py)."""
+tools/data/make_cls_data.py) and a VOC-style detection set (voc.py, tools/data/make_voc_data.py)."""

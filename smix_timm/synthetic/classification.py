@@ -18,7 +18,7 @@ visible pixels.
 Deterministic: each image comes from its own generator seeded with
 (seed, split, class, index), so the same arguments give the same pixels.
 
-Command line: ``python tools/make_cls_data.py --out data/smix_cls --seed 0``.
+Command line: ``python tools/data/make_cls_data.py --out data/smix_cls --seed 0``.
 From Python (tests, benchmarks): ``make_cls_data(out, ...)``, ``load_annotations(out)``,
 ``load_mask(out, image_path)``.
 """
@@ -320,7 +320,7 @@ def load_annotations(root: str) -> Dict:
     """
     path = os.path.join(root, ANNOTATIONS)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"{path} not found; make the data with tools/make_cls_data.py --out {root}")
+        raise FileNotFoundError(f"{path} not found; make the data with tools/data/make_cls_data.py --out {root}")
     with open(path) as f:
         ann = json.load(f)
     if ann.get("format") != FORMAT:

@@ -13,7 +13,7 @@ VOC (mmdet subtracts 1). Every image is drawn from its own RNG seeded by
 (seed, year, split, index): the same arguments give byte-identical files,
 and more images do not change the first ones.
 
-Command line: ``python tools/make_voc_data.py --out data/VOCdevkit --seed 0 --num-train 200
+Command line: ``python tools/data/make_voc_data.py --out data/VOCdevkit --seed 0 --num-train 200
 --num-test 100 --size 160``.
 
 An existing folder is only rewritten when it carries our marker; any other
@@ -186,7 +186,7 @@ def annotation_xml(year: str, img_id: str, w: int, h: int,
         "<annotation>", f"\t<folder>{year}</folder>",
         f"\t<filename>{escape(img_id)}.jpg</filename>",
         "\t<source>", "\t\t<database>smix synthetic VOC</database>",
-        "\t\t<annotation>tools/make_voc_data.py</annotation>", "\t</source>",
+        "\t\t<annotation>tools/data/make_voc_data.py</annotation>", "\t</source>",
         "\t<size>", f"\t\t<width>{w}</width>", f"\t\t<height>{h}</height>",
         "\t\t<depth>3</depth>", "\t</size>", "\t<segmented>0</segmented>"
     ]
@@ -284,7 +284,7 @@ def generate(out: str, seed: int = 0, num_train: int = 200,
     os.makedirs(out, exist_ok=True)
     if not foreign:  # written first: an interrupted run is still ours
         with open(os.path.join(out, MARKER), "w") as f:
-            json.dump(dict(generator="tools/make_voc_data.py",
+            json.dump(dict(generator="tools/data/make_voc_data.py",
                            version=GENERATOR_VERSION, seed=seed,
                            num_train=num_train, num_test=num_test,
                            size=[w, h]), f, indent=1)

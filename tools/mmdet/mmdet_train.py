@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Run mmdet's own ``tools/train.py`` (shipped in the mmdet wheel) unchanged.
 
-    python tools/mmdet_train.py CONFIG [mmdet train.py options...]
-    python tools/mmdet_train.py --nproc N CONFIG [options...]   # dist_train.sh
+    python tools/mmdet/mmdet_train.py CONFIG [mmdet train.py options...]
+    python tools/mmdet/mmdet_train.py --nproc N CONFIG [options...]   # dist_train.sh
 
 Everything after CONFIG goes to ``mmdet/.mim/tools/train.py`` as is
 (``--work-dir``, ``--resume``, ``--amp``, ``--auto-scale-lr``,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the built-in image-classification set (timm folder layout, with object masks).
 
-    python tools/make_cls_data.py --out data/smix_cls --seed 0
+    python tools/data/make_cls_data.py --out data/smix_cls --seed 0
 
 What the images hold and how they are laid out: smix_timm/synthetic/classification.py.
 """

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Generate the built-in PASCAL VOC-style VOCdevkit (what mmdet's VOC configs read).
 
-    python tools/make_voc_data.py --out data/VOCdevkit --seed 0 \\
+    python tools/data/make_voc_data.py --out data/VOCdevkit --seed 0 \\
         --num-train 200 --num-test 100 --size 160
 
 What the images hold and how they are laid out: smix_timm/synthetic/voc.py.

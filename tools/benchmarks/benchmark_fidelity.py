@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Patch fidelity: do pasted patches carry the source object? (paper sec. 3.1's premise, measured)
 
-    python tools/benchmark_fidelity.py --data-dir data/fidelity --seed 0 --samples 2048
+    python tools/benchmarks/benchmark_fidelity.py --data-dir data/fidelity --seed 0 --samples 2048
 
 What is counted and how: smix_timm/bench/fidelity.py.
 """

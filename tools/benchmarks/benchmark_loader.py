@@ -6,7 +6,7 @@ RandomResizedCrop 224, flip, prefetcher collate, normalisation), --workers
 workers, no model. Runs are interleaved; each round measures every collate once
 and the ratio to CutMix is taken within a round:
 
-    python tools/benchmark_loader.py --images 768 --workers 1 --rounds 5
+    python tools/benchmarks/benchmark_loader.py --images 768 --workers 1 --rounds 5
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 
 One batch, one run, ratios against the anchors measured in the same run:
 
-    python tools/benchmark_saliency.py --batch 64 --size 224 --threads 2
+    python tools/benchmarks/benchmark_saliency.py --batch 64 --size 224 --threads 2
 
 Prints images/s of each torch detector and of OpenCV's loop (exactness of
 fine_grained checked on the same batch), and the time of one mixing call

@@ -8,7 +8,7 @@ so both need rearranging. This makes, with symlinks (no copies):
     OUT/train/<wnid>/*.JPEG
     OUT/validation/<wnid>/*.JPEG
 
-    python tools/prepare_tiny_imagenet.py --src tiny-imagenet-200 --out data/tiny-imagenet
+    python tools/data/prepare_tiny_imagenet.py --src tiny-imagenet-200 --out data/tiny-imagenet
 """
 import argparse
 import os

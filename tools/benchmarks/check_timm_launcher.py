@@ -7,7 +7,7 @@ folder, three ways: ``--saliencymix 1.0`` with the prefetcher, the same with ``-
 and ``--cutmix 1.0`` without SaliencyMix. A run passes when it exits 0, writes timm's checkpoints,
 and the mixing object is ours exactly when ``--saliencymix`` is given (args.yaml records it).
 
-    python tools/check_timm_launcher.py --timm-repo ~/src/pytorch-image-models \\
+    python tools/benchmarks/check_timm_launcher.py --timm-repo ~/src/pytorch-image-models \\
         --refs v1.0.3 v1.0.9 v1.0.16 v1.0.28 HEAD --out results/launcher_check
 """
 import argparse

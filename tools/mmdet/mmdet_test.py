@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Run mmdet's own ``tools/test.py`` (shipped in the mmdet wheel) unchanged.
 
-    python tools/mmdet_test.py CONFIG CHECKPOINT [mmdet test.py options...]
-    python tools/mmdet_test.py --nproc N CONFIG CHECKPOINT [options...]   # dist_test.sh
+    python tools/mmdet/mmdet_test.py CONFIG CHECKPOINT [mmdet test.py options...]
+    python tools/mmdet/mmdet_test.py --nproc N CONFIG CHECKPOINT [options...]   # dist_test.sh
 
 Prints the metrics of the config's test evaluator; for the VOC configs that
 is ``pascal_voc/mAP`` on VOC2007 test. Options after CHECKPOINT go to

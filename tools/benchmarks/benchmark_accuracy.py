@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Accuracy and cost evidence: baseline vs CutMix vs official-code SaliencyMix vs SaliencyMix.
 
-    python tools/benchmark_accuracy.py --data-dir data/accuracy --seeds 0 1 2 --epochs 8
+    python tools/benchmarks/benchmark_accuracy.py --data-dir data/accuracy --seeds 0 1 2 --epochs 8
 
 How the runs are made and read: smix_timm/bench/accuracy.py.
 """
