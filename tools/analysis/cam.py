@@ -1,6 +1,9 @@
 #!/usr/bin/env python
 """Class activation maps (Zhou et al. 2016; paper sec. 4.3, Fig. 4) for timm checkpoints, side by side.
 
+    python tools/analysis/cam.py BASELINE.pth.tar SMIX.pth.tar --labels baseline smix \\
+        --data-dir data/smix_cls --num 8 --out results/cam
+
 The program is smix_timm/analysis/cam.py; run with --help for its options.
 """
 import sys

@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Pictures of SaliencyMix at work (paper Fig. 2, sec. 3.1-3.4), as PNG grids plus a text summary.
 
+    python tools/analysis/visualize_mix.py --data-dir data/smix_cls --out results/pictures
+
 The program is smix_timm/analysis/visualize_mix.py; run with --help for its options.
 """
 import sys
