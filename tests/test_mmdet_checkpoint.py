@@ -133,11 +133,16 @@ def _init_backbone(config, path, **init):
     return backbone
 
 
-def test_wrong_resnet_depth(tmp_path):
-    path, _ = write_timm_checkpoint(tmp_path, "resnet50", ema=False)
+def _coverage_error(tmp_path, arch):
+    """The message of loading a timm ``arch`` checkpoint into the tiny R-18 config's backbone."""
+    path, _ = write_timm_checkpoint(tmp_path, arch, ema=False)
     with pytest.raises(BackboneCoverageError) as err:
         _init_backbone(TINY, path)
-    msg = str(err.value)
+    return str(err.value)
+
+
+def test_wrong_resnet_depth(tmp_path):
+    msg = _coverage_error(tmp_path, "resnet50")
     assert "timm 'resnet50'" in msg and "depth=18" in msg
     assert "model.backbone.depth=50" in msg
     assert "missing" in msg and "shape differs" in msg
@@ -145,10 +150,7 @@ def test_wrong_resnet_depth(tmp_path):
 
 
 def test_non_torchvision_arch_suggests_wrapper(tmp_path):
-    path, _ = write_timm_checkpoint(tmp_path, "resnet18d", ema=False)
-    with pytest.raises(BackboneCoverageError) as err:
-        _init_backbone(TINY, path)
-    msg = str(err.value)
+    msg = _coverage_error(tmp_path, "resnet18d")
     assert "'resnet18d'" in msg and "SmixTimmBackbone" in msg
     assert "conv1.weight" in msg  # the 7x7 stem conv is missing
 

@@ -79,23 +79,15 @@ train_dataloader = dict(
         type="ConcatDataset",
         # VOCDataset sets a different dataset_type per year
         ignore_keys=["dataset_type"],
-        datasets=[
+        datasets=[  # VOC2007 and VOC2012 trainval, the same settings
             dict(
                 type="VOCDataset",
                 data_root=data_root,
-                ann_file="VOC2007/ImageSets/Main/trainval.txt",
-                data_prefix=dict(sub_data_root="VOC2007/"),
+                ann_file=f"VOC{year}/ImageSets/Main/trainval.txt",
+                data_prefix=dict(sub_data_root=f"VOC{year}/"),
                 filter_cfg=dict(filter_empty_gt=True, min_size=32),
                 pipeline=train_pipeline,
-                backend_args=backend_args),
-            dict(
-                type="VOCDataset",
-                data_root=data_root,
-                ann_file="VOC2012/ImageSets/Main/trainval.txt",
-                data_prefix=dict(sub_data_root="VOC2012/"),
-                filter_cfg=dict(filter_empty_gt=True, min_size=32),
-                pipeline=train_pipeline,
-                backend_args=backend_args)
+                backend_args=backend_args) for year in ("2007", "2012")
         ]))
 val_dataloader = dict(
     batch_size=4,
