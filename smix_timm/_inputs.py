@@ -18,6 +18,22 @@ Constants = Optional[Union[Sequence[float], torch.Tensor]]
 CHANNEL_ORDERS = ("rgb", "bgr")
 
 
+def check_channels(channels: str) -> str:
+    """The channel order of 3-channel tensors: 'rgb' (timm) or 'bgr' (cv2.imread)."""
+    if channels not in CHANNEL_ORDERS:
+        raise ValueError(f"channels must be one of {CHANNEL_ORDERS}, got {channels!r}")
+    return channels
+
+
+def check_mean_std(mean: Constants, std: Constants) -> None:
+    """Both timm normalisation constants or neither; each on the 0-1 scale, std positive."""
+    if (mean is None) != (std is None):
+        raise ValueError("pass both mean and std (timm normalisation constants, 0-1 scale) or neither")
+    if mean is not None:
+        _as_channel_tensor(mean, len(torch.as_tensor(mean).flatten()), "mean", torch.empty(0))
+        _as_channel_tensor(std, len(torch.as_tensor(std).flatten()), "std", torch.empty(0))
+
+
 def check_batch(images: torch.Tensor, what: str = "images") -> None:
     """Raise a clear error unless ``images`` is a non-empty (B, C, H, W) tensor with C in {1, 3}."""
     if not isinstance(images, torch.Tensor):
@@ -108,8 +124,7 @@ def float_scale(images: torch.Tensor, mean: Constants = None, std: Constants = N
         ValueError: neither or both ways given, constants of the wrong length or on the 0-255 scale,
             a non-positive std, or a max_value other than 1.0 / 255.0.
     """
-    if (mean is None) != (std is None):
-        raise ValueError("pass both mean and std (timm normalisation constants) or neither")
+    check_mean_std(mean, std)
     c = images.shape[1]
     if mean is not None:
         if max_value is not None:

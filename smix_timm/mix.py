@@ -19,16 +19,19 @@ from timm.data import FastCollateMixup, Mixup
 from timm.data.mixup import mixup_target
 
 from . import placement
-from ._inputs import CHANNEL_ORDERS, Constants, _as_channel_tensor, has_shared_rows
+from ._inputs import Constants, _as_channel_tensor, check_channels, check_mean_std, has_shared_rows
 from .apply import apply_mix, patch_box_pairs
 from .official import official_box, official_peak
 from .params import SALIENCYMIX, MixConfig, MixParams, RandomSource, make_rng, sample_mix_params
-from .placement import PER_CHOICES, BoxPair, check_border, check_scheme
-from .saliency import BACKENDS, OPENCV_METHODS, resolve_method, saliency_peaks
+from .placement import BoxPair, check_border, check_scheme
+from .saliency import check_backend, resolve_method, saliency_peaks
 
 
-class _SaliencyMixing:
-    """What SaliencyMix and FastCollateSaliencyMix share: configuration, params, boxes, apply."""
+class _SaliencyMixing(Mixup):
+    """What SaliencyMix and FastCollateSaliencyMix share: configuration, params, boxes, apply.
+
+    A timm ``Mixup`` (``super().__init__`` sets timm's attributes, which timm's loader and scripts read);
+    the subclasses add timm's two calling contracts (batch, collate)."""
 
     def __init__(self, mixup_alpha: float = 1.0, cutmix_alpha: float = 0.0,
                  cutmix_minmax: Optional[Sequence[float]] = None, prob: float = 1.0, switch_prob: float = 0.5,
@@ -42,9 +45,9 @@ class _SaliencyMixing:
             cutmix_minmax = tuple(float(v) for v in cutmix_minmax)
             if len(cutmix_minmax) != 2:
                 raise ValueError(f"cutmix_minmax must be (min, max), got {cutmix_minmax}")
-        Mixup.__init__(self, mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha, cutmix_minmax=cutmix_minmax,
-                       prob=prob, switch_prob=switch_prob, mode=mode, correct_lam=correct_lam,
-                       label_smoothing=label_smoothing, num_classes=num_classes)
+        super().__init__(mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha, cutmix_minmax=cutmix_minmax,
+                         prob=prob, switch_prob=switch_prob, mode=mode, correct_lam=correct_lam,
+                         label_smoothing=label_smoothing, num_classes=num_classes)
         self.saliencymix_alpha = float(saliencymix_alpha)
         self._mix_config().validate()
         if not 0.0 <= float(label_smoothing) <= 1.0:  # NaN fails too
@@ -55,24 +58,12 @@ class _SaliencyMixing:
         resolve_method(method)
         self.scheme = scheme
         check_scheme(scheme)
-        if per not in PER_CHOICES:
-            raise ValueError(f"per must be 'sample' (each source its own map) or 'batch' (one map), got {per!r}")
-        self.per = per
+        self.per = placement.check_per(per)
         self.border = check_border(border)
-        if (mean is None) != (std is None):
-            raise ValueError("pass both mean and std (timm normalisation constants, 0-1 scale) or neither")
-        if mean is not None:
-            _as_channel_tensor(mean, len(torch.as_tensor(mean).flatten()), "mean", torch.empty(0))
-            _as_channel_tensor(std, len(torch.as_tensor(std).flatten()), "std", torch.empty(0))
+        check_mean_std(mean, std)
         self.mean, self.std, self.max_value = mean, std, max_value
-        if channels not in CHANNEL_ORDERS:
-            raise ValueError(f"channels must be one of {CHANNEL_ORDERS}, got {channels!r}")
-        self.channels = channels
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        if backend == "opencv" and (callable(method) or method not in OPENCV_METHODS):
-            raise ValueError(f"backend='opencv' supports {OPENCV_METHODS}, not {method!r}")
-        self.backend = backend
+        self.channels = check_channels(channels)
+        self.backend = check_backend(backend, method)
         self.official = bool(official)
         if self.official and (method != "fine_grained" or scheme != "salient_to_corresponding"):
             raise ValueError("official=True reproduces the official code (fine_grained, salient_to_corresponding, "
@@ -219,7 +210,7 @@ def _check_images(x, what: str = "x") -> None:
         raise TypeError(f"{what} must be floating point or uint8, got {x.dtype}")
 
 
-class SaliencyMix(_SaliencyMixing, Mixup):
+class SaliencyMix(_SaliencyMixing):
     """Drop-in for ``timm.data.Mixup`` with SaliencyMix (``saliencymix_alpha > 0``; paper sec. 3).
 
     ``x, y = mix(x, target)`` mixes (B, C, H, W) float (or uint8) images in place

@@ -111,6 +111,13 @@ def saliency_boxes(source_point: Tuple[int, int], target_point: Tuple[int, int],
     return src, box_around(target_point, real_size, image_size, "shift")
 
 
+def check_per(per: str) -> str:
+    """'sample' (each source image its own map, paper sec. 3.1) or 'batch' (one map per batch)."""
+    if per not in PER_CHOICES:
+        raise ValueError(f"per must be 'sample' (each source its own map) or 'batch' (one map), got {per!r}")
+    return per
+
+
 def partners(batch: int, chosen: Sequence[int], per: str) -> Tuple[Dict[int, int], Dict[int, int]]:
     """Whose map places each chosen sample's patch: (source image of i, target image of i).
 
@@ -122,9 +129,7 @@ def partners(batch: int, chosen: Sequence[int], per: str) -> Tuple[Dict[int, int
     Returns:
         Two dicts, sample index -> image index.
     """
-    if per not in PER_CHOICES:
-        raise ValueError(f"per must be 'sample' (each source its own map) or 'batch' (one map), got {per!r}")
-    if per == "sample":
+    if check_per(per) == "sample":
         return {int(i): batch - 1 - int(i) for i in chosen}, {int(i): int(i) for i in chosen}
     return {int(i): batch - 1 for i in chosen}, {int(i): 0 for i in chosen}
 

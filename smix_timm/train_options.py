@@ -21,8 +21,8 @@ from typing import Any, Dict, Optional, Sequence
 
 from timm.data import FastCollateMixup, Mixup
 
-from .mix import PER_CHOICES, FastCollateSaliencyMix, SaliencyMix
-from .placement import BORDERS, SCHEMES
+from .mix import FastCollateSaliencyMix, SaliencyMix
+from .placement import BORDERS, PER_CHOICES, SCHEMES
 from .saliency import available_methods
 
 # option dest -> keyword of SaliencyMix / FastCollateSaliencyMix; None means "keep the class default"

@@ -15,7 +15,7 @@ from typing import Callable, Dict, Optional, Tuple, Union
 import torch
 
 from .. import placement
-from .._inputs import CHANNEL_ORDERS, Constants, check_float_input, float_scale, pixel_tolerance, to_uint8
+from .._inputs import Constants, check_channels, check_float_input, float_scale, pixel_tolerance, to_uint8
 from . import native
 from .fine_grained_torch import fine_grained
 from .frequency_tuned_torch import frequency_tuned
@@ -32,8 +32,8 @@ _BUILTINS = dict(_REGISTRY)  # tested against OpenCV: their output is not checke
 OPENCV_METHODS = ("fine_grained", "spectral_residual", "frequency_tuned")
 BACKENDS = ("torch", "opencv")
 
-__all__ = ["saliency_map", "saliency_peaks", "register_saliency_method", "available_methods", "resolve_method",
-           "require_cv2_saliency"]
+__all__ = ["saliency_map", "saliency_peaks", "check_backend", "register_saliency_method", "available_methods",
+           "resolve_method", "require_cv2_saliency"]
 
 
 def register_saliency_method(name: str, fn: Detector, overwrite: bool = False) -> None:
@@ -84,11 +84,18 @@ def _check_output(maps: torch.Tensor, images: torch.Tensor, name: str, trusted: 
     return maps
 
 
-def _check_choices(channels: str, backend: str) -> None:
-    if channels not in CHANNEL_ORDERS:
-        raise ValueError(f"channels must be one of {CHANNEL_ORDERS}, got {channels!r}")
+def check_backend(backend: str, method: Union[str, Detector]) -> str:
+    """'torch' (batched, any method) or 'opencv' (the reference, OpenCV's three detectors only)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "opencv" and (callable(method) or method not in OPENCV_METHODS):
+        raise ValueError(f"backend='opencv' supports {OPENCV_METHODS}, not {method!r}; use backend='torch'")
+    return backend
+
+
+def _check_choices(channels: str, backend: str, method: Union[str, Detector]) -> None:
+    check_channels(channels)
+    check_backend(backend, method)
 
 
 def _fused_fine_grained(images: torch.Tensor, method, backend: str, channels: str, mean: Constants,
@@ -145,15 +152,13 @@ def saliency_map(images: torch.Tensor, method: Union[str, Detector] = "fine_grai
     >>> bool(torch.equal(maps, saliency_map(images, backend="opencv")))
     True
     """
-    _check_choices(channels, backend)
+    _check_choices(channels, backend, method)
     check_float_input(images, mean, std)
     fused = _fused_fine_grained(images, method, backend, channels, mean, std, max_value, maps="unit", peaks=False)
     if fused is not None:
         return fused[0]
     pixels = to_uint8(images, mean=mean, std=std, max_value=max_value)
     if backend == "opencv":
-        if callable(method) or method not in OPENCV_METHODS:
-            raise ValueError(f"backend='opencv' supports {OPENCV_METHODS}, not {method!r}; use backend='torch'")
         return opencv_saliency(pixels, method, channels)
     if isinstance(method, str):
         detector = resolve_method(method)
@@ -176,7 +181,7 @@ def saliency_peaks(images: torch.Tensor, method: Union[str, Detector] = "fine_gr
         exactly ``placement.peak_positions(saliency_map(...))``. The built-in fine_grained on CPU
         finds them inside the C kernel without writing the maps out.
     """
-    _check_choices(channels, backend)
+    _check_choices(channels, backend, method)
     check_float_input(images, mean, std)
     fused = _fused_fine_grained(images, method, backend, channels, mean, std, max_value, maps=None, peaks=True)
     if fused is None:
