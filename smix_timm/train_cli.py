@@ -158,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--overwrite-output", action="store_true", help="train into a run folder that already holds a run, "
                                                         "replacing its checkpoints and summary (default: refuse)")
     add("--eval-metric", default="top1", help="metric that picks model_best (default: top1)")
+    add("--eval-train", action="store_true",
+        help="after each epoch also score the training split as validation is scored (eval transform, no "
+             "mixing): summary.csv gains train_clean_top1/top5/loss, i.e. how well the model fits its data")
     add("--local_rank", "--local-rank", type=int, default=0, help=argparse.SUPPRESS)
     add("--use-multi-epochs-loader", action="store_true", help="keep loader workers across epochs")
     add("--device", default=None, help="cuda, cuda:N or cpu (default: cuda when available)")

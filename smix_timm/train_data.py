@@ -130,6 +130,17 @@ def build_datasets(args: argparse.Namespace):
     return train_set, eval_set
 
 
+def build_train_eval_set(args: argparse.Namespace):
+    """The training split once more, as an evaluation set (``--eval-train``).
+
+    A dataset of its own, because timm's loader sets the transform on the dataset object: the
+    training set keeps its augmentation, this one gets the eval transform (resize, centre crop).
+    Call after :func:`build_datasets`, which has checked the split.
+    """
+    return create_dataset(args.dataset, root=args.data_dir, split=args.train_split, is_training=False,
+                          class_map=args.class_map, download=args.dataset_download, batch_size=args.batch_size)
+
+
 def replace_crop_with_pad(loader, pad: int, input_size) -> None:
     """Swap the training loader's random (resized) crop for zero-padding by ``pad`` px + a random crop.
 

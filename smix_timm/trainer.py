@@ -37,7 +37,7 @@ from timm.scheduler import create_scheduler_v2, scheduler_kwargs
 import smix_timm.models  # noqa: F401  (registers resnet18_cifar, resnet50_cifar, wrn28_10, wrn16_2 with timm)
 from smix_timm.params import check_cutmix_minmax
 from smix_timm.train_cli import check_args, mixing_on, parse_command_line
-from smix_timm.train_data import UsageError, build_datasets, replace_crop_with_pad
+from smix_timm.train_data import UsageError, build_datasets, build_train_eval_set, replace_crop_with_pad
 from smix_timm.train_options import build_mixing, describe_mixing
 
 log = logging.getLogger("train")
@@ -88,10 +88,15 @@ def scaled_learning_rate(args) -> float:
     return lr
 
 
+def loader_settings(args, data_config, device) -> dict:
+    """create_loader arguments shared by the training and evaluation loaders."""
+    return dict(input_size=data_config["input_size"], mean=data_config["mean"], std=data_config["std"],
+                num_workers=args.workers, distributed=args.distributed, pin_memory=args.pin_mem, device=device,
+                use_prefetcher=args.prefetcher)
+
+
 def build_loaders(args, data_config, train_set, eval_set, collate_fn, device):
-    shared = dict(input_size=data_config["input_size"], mean=data_config["mean"], std=data_config["std"],
-                  num_workers=args.workers, distributed=args.distributed, pin_memory=args.pin_mem, device=device,
-                  use_prefetcher=args.prefetcher)
+    shared = loader_settings(args, data_config, device)
     interpolation = data_config["interpolation"] if args.no_aug or not args.train_interpolation \
         else args.train_interpolation
     train_loader = create_loader(
@@ -102,10 +107,14 @@ def build_loaders(args, data_config, train_set, eval_set, collate_fn, device):
         use_multi_epochs_loader=args.use_multi_epochs_loader, worker_seeding=args.worker_seeding, **shared)
     if args.train_pad:
         replace_crop_with_pad(train_loader, args.train_pad, data_config["input_size"])
-    eval_loader = create_loader(eval_set, batch_size=args.validation_batch_size or args.batch_size,
-                                is_training=False, interpolation=data_config["interpolation"],
-                                crop_pct=data_config["crop_pct"], **shared)
+    eval_loader = eval_loader_for(eval_set, args, data_config, shared)
     return train_loader, eval_loader
+
+
+def eval_loader_for(dataset, args, data_config, shared: dict):
+    """timm's evaluation loader (no augmentation, centre crop) over ``dataset``."""
+    return create_loader(dataset, batch_size=args.validation_batch_size or args.batch_size, is_training=False,
+                         interpolation=data_config["interpolation"], crop_pct=data_config["crop_pct"], **shared)
 
 
 def training_loss(args):
@@ -352,6 +361,10 @@ def main(argv=None) -> None:
         log.info(describe_mixing(mixer))
     train_loader, eval_loader = build_loaders(args, data_config, train_set, eval_set,
                                               mixer if args.prefetcher else None, device)
+    train_eval_loader = None
+    if args.eval_train:  # the same loader settings as validation, over the training images
+        train_eval_loader = eval_loader_for(build_train_eval_set(args), args, data_config,
+                                            loader_settings(args, data_config, device))
     updates_per_epoch = (len(train_loader) + args.grad_accum_steps - 1) // args.grad_accum_steps
     scheduler, num_epochs = create_scheduler_v2(
         optimizer, **scheduler_kwargs(args, decreasing_metric=args.eval_metric == "loss"),
@@ -394,6 +407,9 @@ def main(argv=None) -> None:
             train_metrics = train_epoch(epoch, model, train_loader, step)
             if equalise_bn:
                 utils.distribute_bn(model, args.world_size, args.dist_bn == "reduce")
+            if train_eval_loader is not None:
+                clean = evaluate(model, train_eval_loader, args, device, autocast, label="Train (clean)")
+                train_metrics.update((f"clean_{k}", v) for k, v in clean.items())
             metrics = evaluate(model, eval_loader, args, device, autocast)
             if ema is not None and not args.model_ema_force_cpu:
                 if equalise_bn:

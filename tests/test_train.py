@@ -99,6 +99,20 @@ def test_saliencymix_batch_path(data, tmp_path):
     _assert_timm_outputs(os.path.join(tmp_path, "nopf"), [0])
 
 
+def test_eval_train_scores_the_training_split_without_augmentation(data, tmp_path):
+    r = run(["--data-dir", data, "--cutmix", "1.0", "--eval-train", "--output", tmp_path, "--experiment", "fit"]
+            + opts(epochs=2), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stderr.count("Train (clean): 32 images") == 2  # 4 classes x 8 training images, once per epoch
+    _, rows = summary_epochs(os.path.join(tmp_path, "fit", "summary.csv"))
+    assert list(rows[0]) == ["epoch", "train_loss", "train_clean_loss", "train_clean_top1", "train_clean_top5",
+                             "eval_loss", "eval_top1", "eval_top5", "lr"]
+    for row in rows:
+        assert 0.0 <= float(row["train_clean_top1"]) <= 100.0
+        # the clean loss is a plain cross-entropy on unmixed images, not the mixed training loss
+        assert float(row["train_clean_loss"]) != float(row["train_loss"])
+
+
 def test_resume_continues_at_next_epoch(data, saliency_run, tmp_path):
     import shutil
     exp = str(tmp_path / "sal")

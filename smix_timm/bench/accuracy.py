@@ -11,6 +11,7 @@ Command line: ``python tools/benchmarks/benchmark_accuracy.py --data-dir data/ac
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import subprocess
@@ -32,6 +33,7 @@ VARIANTS = {  # --variants key -> (name in tables, tools/train.py flags)
 }
 # the trainer's end-of-epoch line: "Train: E done: N images in Ts, R images/s (waiting for data Ws)"
 RATE = re.compile(r"done: \d+ images in [0-9.]+s, ([0-9.]+) images/s")
+RESULT = "result.json"  # in a run folder: the command and its figures, written when the run has finished
 
 
 def read_summary(path: str) -> List[Dict[str, float]]:
@@ -39,26 +41,58 @@ def read_summary(path: str) -> List[Dict[str, float]]:
         return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
 
 
-def train_once(name: str, flags: List[str], seed: int, args, out_dir: str, log) -> Dict[str, float]:
+def run_name(name: str, seed: int) -> str:
+    """The run folder of variant ``name`` and ``seed``: "CutMix", 0 -> "cutmix-seed0"."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + f"-seed{seed}"
+
+
+def train_once(name: str, flags: List[str], seed: int, args, out_dir: str, log, reuse: bool = False) -> Dict:
+    """Train one variant and seed through ``tools/train.py``; its figures from summary.csv and the log.
+
+    Args:
+        name: the variant's name in tables (the run folder is named after it and the seed).
+        flags: the variant's trainer flags.
+        seed: the run's --seed.
+        args: ``config``, ``data_dir``, ``epochs`` and ``extra`` (more trainer flags).
+        out_dir: where the run folders go.
+        log: a print-like function for progress lines.
+        reuse: a run folder whose ``result.json`` records the same command is not trained again
+            (so a study can be stopped and continued); otherwise the folder is overwritten.
+
+    Returns:
+        final_top1, best_top1, curve (validation top-1 per epoch), img_s (median over epochs),
+        wall_s, and train_clean_top1 (final) when the run scored its training split (--eval-train).
+    """
     trainer = os.path.join(ROOT, "tools", "train.py")
     if not os.path.isfile(trainer):
         raise FileNotFoundError(f"the accuracy benchmark runs the trainer of a checkout of smix ({trainer}); "
                                 "run it from a clone installed with pip install -e .")
-    experiment = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + f"-seed{seed}"
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "train.py"), "-c", args.config, "--data-dir", args.data_dir,
+    experiment = run_name(name, seed)
+    cmd = [sys.executable, trainer, "-c", args.config, "--data-dir", args.data_dir,
            "--epochs", str(args.epochs), "--seed", str(seed), "--output", out_dir, "--experiment", experiment,
            "--overwrite-output", *flags, *args.extra]  # the benchmark's own run folders
-    summary = os.path.join(out_dir, experiment, "summary.csv")
+    record = os.path.join(out_dir, experiment, RESULT)
+    if reuse and os.path.isfile(record):
+        with open(record) as f:
+            saved = json.load(f)
+        if saved.get("command") == cmd[1:]:
+            log(f"[accuracy] {name}, seed {seed}: done before ({record})")
+            return saved["result"]
     log(f"[accuracy] {name}, seed {seed}: {' '.join(cmd[1:])}")
     start = time.time()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     wall = time.time() - start
     if proc.returncode != 0:
         raise RuntimeError(f"training failed ({name}, seed {seed}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    rows = read_summary(summary)
+    rows = read_summary(os.path.join(out_dir, experiment, "summary.csv"))
     rates = [float(m) for m in RATE.findall(proc.stdout + proc.stderr)]
     result = {"final_top1": rows[-1]["eval_top1"], "best_top1": max(r["eval_top1"] for r in rows),
+              "curve": [r["eval_top1"] for r in rows],
               "img_s": float(np.median(rates)) if rates else float("nan"), "wall_s": wall}
+    if "train_clean_top1" in rows[-1]:
+        result["train_clean_top1"] = rows[-1]["train_clean_top1"]
+    with open(record, "w") as f:
+        json.dump({"command": cmd[1:], "result": result}, f, indent=1)
     log(f"[accuracy]   top-1 final {result['final_top1']:.2f} best {result['best_top1']:.2f}, "
         f"{result['img_s']:.1f} img/s, {wall:.0f}s")
     return result

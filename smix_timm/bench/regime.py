@@ -1,0 +1,110 @@
+"""Choosing the regime of the accuracy study with the baseline and CutMix only (before any SaliencyMix run).
+
+A patch-mixing regulariser can only pay off where the baseline fits its training data and
+generalisation is the limit (the setting of the paper's and CutMix's claims). Each candidate
+recipe (a split of the built-in data and a schedule) trains the baseline and CutMix with the same
+seeds and records: the baseline's top-1 on its own training images (eval transform, no mixing:
+``--eval-train``), both methods' validation top-1, and CutMix's paired gain over the baseline. A
+recipe qualifies when the baseline fits (>= 95 % training top-1) and CutMix's gain exceeds twice
+the larger seed spread of the two methods.
+
+Runs already finished (a ``result.json`` in their folder recording the same command) are read,
+not trained again, so the selection can be stopped and continued.
+
+Command line: ``python tools/benchmarks/select_regime.py --seeds 0 1 --recipes c10-n100-e40 c20-n50-e40``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Dict, List
+
+from smix_timm.bench.accuracy import RESULT, ROOT, VARIANTS, run_name, train_once
+from smix_timm.bench.progress import Progress
+from smix_timm.bench.stats import mean_std, paired_difference
+
+FITS = 95.0  # the baseline's training top-1 (percent) that counts as fitting its data
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One candidate: the built-in data's split and the schedule; the rest is the config file."""
+    classes: int
+    train_per_class: int
+    epochs: int
+    size: int = 64
+    val_per_class: int = 50
+
+    def data_name(self) -> str:
+        return f"cls{self.classes}-train{self.train_per_class}-val{self.val_per_class}-{self.size}px"
+
+
+RECIPES = {
+    "c10-n100-e40": Recipe(classes=10, train_per_class=100, epochs=40),
+    "c20-n50-e40": Recipe(classes=20, train_per_class=50, epochs=40),
+    "c10-n50-e60": Recipe(classes=10, train_per_class=50, epochs=60),
+    "c32-n50-e40": Recipe(classes=32, train_per_class=50, epochs=40),
+}
+METHODS = ("baseline", "cutmix")
+
+
+def run(recipes: List[str], seeds: List[int], data_root: str, output: str, config: str, extra: List[str],
+        log=print) -> Dict[str, Dict[str, List[Dict]]]:
+    """Train baseline and CutMix for each recipe and seed (seeds interleaved); their results.
+
+    Returns:
+        recipe name -> method key -> one result per seed (``accuracy.train_once``'s dict).
+    """
+    from smix_timm.synthetic.classification import make_cls_data
+    jobs = [(r, s, m) for r in recipes for s in seeds for m in METHODS]
+    results: Dict[str, Dict[str, List[Dict]]] = {r: {m: [] for m in METHODS} for r in recipes}
+    progress = Progress(len(jobs), log, "regime")
+    for name, seed, method in jobs:
+        recipe = RECIPES[name]
+        data_dir = os.path.join(data_root, recipe.data_name())
+        make_cls_data(data_dir, seed=0, num_classes=recipe.classes, train_per_class=recipe.train_per_class,
+                      val_per_class=recipe.val_per_class, size=recipe.size, reuse=True, log=None)
+        started = progress.start(f"{name} {method} seed {seed}")
+        args = SimpleNamespace(config=config, data_dir=data_dir, epochs=recipe.epochs, extra=["--eval-train", *extra])
+        variant, flags = VARIANTS[method]
+        out = os.path.join(output, name)
+        done_before = os.path.isfile(os.path.join(out, run_name(variant, seed), RESULT))
+        results[name][method].append(train_once(variant, flags, seed, args, out, log, reuse=True))
+        progress.finish(started, ran=not done_before)
+    return results
+
+
+def summarise(results: Dict[str, Dict[str, List[Dict]]]) -> List[Dict]:
+    """One row per recipe: the baseline's fit, both validation figures, CutMix's paired gain, verdict."""
+    rows = []
+    for name, by_method in results.items():
+        base, cut = by_method["baseline"], by_method["cutmix"]
+        base_val = [r["final_top1"] for r in base]
+        cut_val = [r["final_top1"] for r in cut]
+        fit = mean_std([r.get("train_clean_top1", float("nan")) for r in base])
+        gain = paired_difference(cut_val, base_val)
+        spread = max(mean_std(base_val)["std"], mean_std(cut_val)["std"])
+        rows.append(dict(recipe=name, data=RECIPES[name].data_name(), epochs=RECIPES[name].epochs, seeds=len(base),
+                         baseline_train=fit, baseline_val=mean_std(base_val), cutmix_val=mean_std(cut_val),
+                         gain=gain, spread=spread,
+                         qualifies=bool(fit["mean"] >= FITS and gain["mean"] > 2 * spread)))
+    return rows
+
+
+def to_markdown(rows: List[Dict]) -> str:
+    """The selection table of BENCHMARKS.md."""
+    def pm(s):
+        return f"{s['mean']:.2f} ± {s['std']:.2f}"
+    lines = ["| recipe | data | epochs | seeds | baseline train top-1 | baseline val top-1 | CutMix val top-1 | "
+             "CutMix − baseline (paired, 95% CI) | qualifies |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        g = r["gain"]
+        interval = f" [{g['low']:+.2f}, {g['high']:+.2f}]" if g["n"] > 1 else ""
+        lines.append(f"| {r['recipe']} | {r['data']} | {r['epochs']} | {r['seeds']} | {pm(r['baseline_train'])} | "
+                     f"{pm(r['baseline_val'])} | {pm(r['cutmix_val'])} | {g['mean']:+.2f}{interval} | "
+                     f"{'yes' if r['qualifies'] else 'no'} |")
+    return "\n".join(lines)
+
+
+DEFAULT_CONFIG = os.path.join(ROOT, "configs", "timm", "tiny_cpu_baseline.yaml")

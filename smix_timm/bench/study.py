@@ -1,0 +1,297 @@
+"""The accuracy study on a frozen recipe: five mixing methods x seeds, then transfer and robustness.
+
+One plan file (``configs/study/study.yaml``) fixes everything: the built-in data split, the
+trainer config of each method (``configs/timm/study_*.yaml``, committed before any SaliencyMix
+run), the seeds, the detection recipe for transfer and the FGSM epsilons. Stages:
+
+  1. classify   every method and seed through ``tools/train.py`` (seed-major, so the methods of
+                one seed run under the same machine conditions); validation top-1 per epoch
+  2. transfer   the final checkpoint of the first ``transfer.seeds`` -> Faster R-CNN on the
+                generated VOC through mmdet's own train.py/test.py -> VOC07-test mAP
+  3. fgsm       top-1 under FGSM at the plan's epsilons (tools/analysis/fgsm.py), every checkpoint
+  4. cam        class activation maps of the first seed's checkpoints (tools/analysis/cam.py)
+
+Every run leaves a record (its command and figures) in its folder; a record with the same command
+is read back instead of run again, so the study can be stopped and continued.
+
+Command line: ``python tools/benchmarks/run_study.py --plan configs/study/study.yaml``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from types import SimpleNamespace
+from typing import Callable, Dict, List
+
+import yaml
+
+from smix_timm.bench.accuracy import RESULT, ROOT, run_name, train_once
+from smix_timm.bench.progress import Progress
+from smix_timm.bench.stats import mean_std, paired_difference
+
+TOOLS = os.path.join(ROOT, "tools")
+MAP_LINE = re.compile(r"pascal_voc/mAP:\s*([0-9.]+)")
+PLAN_KEYS = {"data", "voc", "epochs", "seeds", "methods", "reference", "transfer", "fgsm_eps", "cam_images"}
+
+
+class PlanError(ValueError):
+    """The plan file is missing, unreadable or incomplete; the message names the key."""
+
+
+def load_plan(path: str) -> Dict:
+    """Read and check a study plan (YAML, read with ``yaml.safe_load``: no code runs).
+
+    Returns:
+        The plan, with the method configs made absolute (relative paths are taken from the checkout).
+
+    Raises:
+        PlanError: the file is missing, a key is missing or unknown, or a method config does not exist.
+    """
+    if not os.path.isfile(path):
+        raise PlanError(f"study plan {path} not found")
+    with open(path) as f:
+        plan = yaml.safe_load(f)
+    if not isinstance(plan, dict):
+        raise PlanError(f"{path} must hold a mapping (data, epochs, seeds, methods, ...)")
+    missing, unknown = PLAN_KEYS - set(plan), set(plan) - PLAN_KEYS
+    if missing or unknown:
+        raise PlanError(f"{path}: missing keys {sorted(missing)}, unknown keys {sorted(unknown)}")
+    if plan["reference"] not in plan["methods"]:
+        raise PlanError(f"{path}: reference {plan['reference']!r} is not one of the methods {list(plan['methods'])}")
+    for key, method in plan["methods"].items():
+        config = method["config"] if os.path.isabs(method["config"]) else os.path.join(ROOT, method["config"])
+        if not os.path.isfile(config):
+            raise PlanError(f"{path}: the config of method {key!r}, {config}, does not exist")
+        method["config"] = config
+    return plan
+
+
+def _recorded(folder: str, command: List[str]):
+    path = os.path.join(folder, "record.json")
+    if os.path.isfile(path):
+        with open(path) as f:
+            saved = json.load(f)
+        if saved.get("command") == command:
+            return saved["result"]
+    return None
+
+
+def _record(folder: str, command: List[str], result) -> None:
+    with open(os.path.join(folder, "record.json"), "w") as f:
+        json.dump({"command": command, "result": result}, f, indent=1)
+
+
+def _run_tool(cmd: List[str], log_path: str, env: Dict[str, str] = None) -> str:
+    with open(log_path, "w") as logfile:
+        proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, **(env or {})), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        logfile.write(proc.stdout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[1:3])} failed (exit {proc.returncode}); log {log_path}:\n"
+                           f"{proc.stdout[-3000:]}")
+    return proc.stdout
+
+
+class Study:
+    """Runs the plan's stages into ``out`` (one folder per stage); see the module docstring."""
+
+    def __init__(self, plan: Dict, out: str, data_root: str, log: Callable[[str], None] = print):
+        self.plan, self.out, self.log = plan, os.path.abspath(out), log
+        d = plan["data"]
+        self.cls_root = os.path.abspath(os.path.join(
+            data_root, f"cls{d['classes']}-train{d['train_per_class']}-val{d['val_per_class']}-{d['size']}px"))
+        self.voc_root = os.path.abspath(os.path.join(
+            data_root, f"voc-train{plan['voc']['train']}-test{plan['voc']['test']}"))
+        jobs = len(plan["methods"]) * (len(plan["seeds"]) + len(plan["transfer"]["seeds"]))
+        self.progress = Progress(jobs + (len(plan["seeds"]) if plan["fgsm_eps"] else 0) + 1, log, "study")
+
+    def make_data(self) -> None:
+        from smix_timm.synthetic.classification import make_cls_data
+        d = self.plan["data"]
+        make_cls_data(self.cls_root, seed=d["seed"], num_classes=d["classes"], train_per_class=d["train_per_class"],
+                      val_per_class=d["val_per_class"], size=d["size"], reuse=True, log=None)
+        if self.plan["transfer"]["seeds"] and not os.path.isdir(self.voc_root):
+            v = self.plan["voc"]
+            _run_tool([sys.executable, os.path.join(TOOLS, "data", "make_voc_data.py"), "--out", self.voc_root,
+                       "--seed", str(v["seed"]), "--num-train", str(v["train"]), "--num-test", str(v["test"])],
+                      os.path.join(self.out, "make_voc_data.log"))
+
+    def run_dir(self, method: str, seed: int) -> str:
+        return os.path.join(self.out, "classify", run_name(method, seed))
+
+    def classify(self) -> Dict[str, List[Dict]]:
+        results: Dict[str, List[Dict]] = {m: [] for m in self.plan["methods"]}
+        for seed in self.plan["seeds"]:
+            for key, method in self.plan["methods"].items():
+                started = self.progress.start(f"classify {key} seed {seed}")
+                args = SimpleNamespace(config=method["config"], data_dir=self.cls_root, epochs=self.plan["epochs"],
+                                       extra=[])
+                done_before = os.path.isfile(os.path.join(self.run_dir(key, seed), RESULT))
+                result = train_once(key, [], seed, args, os.path.join(self.out, "classify"), lambda m: None,
+                                    reuse=True)
+                self.progress.finish(started, ran=not done_before)
+                results[key].append(dict(result, seed=seed))
+                self.log(f"[study]   {key} seed {seed}: final top-1 {result['final_top1']:.2f}, "
+                         f"best {result['best_top1']:.2f}")
+        return results
+
+    def transfer(self) -> Dict[str, List[Dict]]:
+        t = self.plan["transfer"]
+        config = os.path.join(ROOT, t["config"])
+        env = {"SMIX_VOC_ROOT": self.voc_root.rstrip("/") + "/"}
+        results: Dict[str, List[Dict]] = {m: [] for m in self.plan["methods"]}
+        for seed in t["seeds"]:
+            for key in self.plan["methods"]:
+                started = self.progress.start(f"transfer {key} seed {seed}")
+                checkpoint = os.path.join(self.run_dir(key, seed), "last.pth.tar")
+                work = os.path.join(self.out, "transfer", f"{key}-seed{seed}")
+                options = [f"model.backbone.init_cfg.checkpoint={checkpoint}", f"train_cfg.max_iters={t['iters']}",
+                           f"train_cfg.val_interval={t['iters']}", f"default_hooks.checkpoint.interval={t['iters']}",
+                           f"randomness.seed={seed}"]
+                command = [os.path.join(TOOLS, "mmdet", "mmdet_train.py"), config, "--work-dir", work,
+                           "--cfg-options", *options]
+                result = _recorded(work, command)
+                if result is None:
+                    os.makedirs(work, exist_ok=True)
+                    _run_tool([sys.executable, *command], os.path.join(work, "train.log"), env)
+                    out = _run_tool([sys.executable, os.path.join(TOOLS, "mmdet", "mmdet_test.py"), config,
+                                     os.path.join(work, f"iter_{t['iters']}.pth"), "--work-dir",
+                                     os.path.join(work, "test")], os.path.join(work, "test.log"), env)
+                    found = MAP_LINE.findall(out)
+                    if not found:
+                        raise RuntimeError(f"mmdet's test.py printed no pascal_voc/mAP; see {work}/test.log")
+                    result = {"mAP": 100.0 * float(found[-1])}  # VOCMetric reports a fraction
+                    _record(work, command, result)
+                    self.progress.finish(started, ran=True)
+                else:
+                    self.progress.finish(started, ran=False)
+                results[key].append(dict(result, seed=seed))
+                self.log(f"[study]   {key} seed {seed}: VOC07-test mAP {result['mAP']:.2f}")
+        return results
+
+    def fgsm(self) -> Dict[str, List[Dict]]:
+        eps = [float(e) for e in self.plan["fgsm_eps"]]
+        results: Dict[str, List[Dict]] = {m: [] for m in self.plan["methods"]}
+        for seed in self.plan["seeds"] if eps else []:
+            started = self.progress.start(f"fgsm seed {seed}")
+            keys = list(self.plan["methods"])
+            folder = os.path.join(self.out, "fgsm", f"seed{seed}")
+            command = [os.path.join(TOOLS, "analysis", "fgsm.py"),
+                       *[os.path.join(self.run_dir(k, seed), "last.pth.tar") for k in keys], "--labels", *keys,
+                       "--data-dir", self.cls_root, "--eps", *[str(e) for e in eps], "--workers", "0",
+                       "--out", folder]
+            rows = _recorded(folder, command)
+            ran = rows is None
+            if ran:
+                os.makedirs(folder, exist_ok=True)
+                _run_tool([sys.executable, *command], os.path.join(folder, "fgsm.log"))
+                with open(os.path.join(folder, "fgsm.csv")) as f:
+                    rows = list(csv.DictReader(f))
+                _record(folder, command, rows)
+            self.progress.finish(started, ran)
+            for row in rows:
+                results[row["checkpoint"]].append(dict(seed=seed, clean=float(row["clean"]),
+                                                       **{f"eps {e:g}": float(row[f"eps_{e:g}"]) for e in eps}))
+        return results
+
+    def cam(self) -> str:
+        started = self.progress.start("class activation maps")
+        seed, keys = self.plan["seeds"][0], list(self.plan["methods"])
+        folder = os.path.join(self.out, "cam")
+        _run_tool([sys.executable, os.path.join(TOOLS, "analysis", "cam.py"),
+                   *[os.path.join(self.run_dir(k, seed), "last.pth.tar") for k in keys], "--labels", *keys,
+                   "--data-dir", self.cls_root, "--num", str(self.plan["cam_images"]), "--out", folder],
+                  os.path.join(self.out, "cam.log"))
+        self.progress.finish(started, ran=True)
+        return os.path.join(folder, "cam.png")
+
+    def run(self) -> Dict:
+        os.makedirs(self.out, exist_ok=True)
+        self.make_data()
+        results = {"plan": self.plan, "classify": self.classify()}
+        results["transfer"] = self.transfer()
+        results["fgsm"] = self.fgsm()
+        results["cam_png"] = self.cam()
+        with open(os.path.join(self.out, "study.json"), "w") as f:
+            json.dump(results, f, indent=1)
+        return results
+
+
+# ------------------------------------------------------------------------------------------- tables
+def _pm(values: List[float]) -> str:
+    s = mean_std(values)
+    return f"{s['mean']:.2f} ± {s['std']:.2f}"
+
+
+def paired_rows(results: Dict[str, List[Dict]], reference: str, key: str) -> List[Dict]:
+    """Per method: mean ± std of ``key`` and its paired difference to ``reference`` (same seeds)."""
+    by_seed = {r["seed"]: r[key] for r in results[reference]}
+    rows = []
+    for method, runs in results.items():
+        seeds = [r["seed"] for r in runs if r["seed"] in by_seed]
+        values = [r[key] for r in runs]
+        diff = paired_difference([r[key] for r in runs if r["seed"] in by_seed], [by_seed[s] for s in seeds]) \
+            if method != reference and seeds else None
+        rows.append(dict(method=method, n=len(values), values=values, mean_std=mean_std(values), diff=diff))
+    return rows
+
+
+def table(results: Dict[str, List[Dict]], reference: str, key: str, names: Dict[str, str]) -> str:
+    """Markdown: method, runs, mean ± std, per-seed values, paired difference to the reference with 95% CI."""
+    lines = [f"| method | runs | {key} (mean ± std) | per seed | − {names[reference]} (paired, 95% CI) |",
+             "|---|---:|---:|---|---:|"]
+    for row in paired_rows(results, reference, key):
+        d = row["diff"]
+        diff = "—" if d is None else (f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]" if d["n"] > 1
+                                      else f"{d['mean']:+.2f}")
+        lines.append(f"| {names[row['method']]} | {row['n']} | {_pm(row['values'])} | "
+                     f"{', '.join(f'{v:.1f}' for v in row['values'])} | {diff} |")
+    return "\n".join(lines)
+
+
+def draw_curves(results: Dict[str, List[Dict]], names: Dict[str, str], path: str) -> str:
+    """Validation top-1 over epochs per method: the mean over seeds and a band from min to max."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
+    for method, runs in results.items():
+        curves = np.array([r["curve"] for r in runs], dtype=float)
+        epochs = np.arange(1, curves.shape[1] + 1)
+        line, = ax.plot(epochs, curves.mean(0), label=f"{names[method]} (n={len(runs)})")
+        ax.fill_between(epochs, curves.min(0), curves.max(0), color=line.get_color(), alpha=0.15)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation top-1 (%)")
+    ax.set_title("Validation top-1 per epoch: mean over seeds, band = min..max")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def report(results: Dict, out: str) -> str:
+    """study.md (tables) and curves.png in ``out``; returns the markdown."""
+    plan = results["plan"]
+    names = {k: m["name"] for k, m in plan["methods"].items()}
+    ref = plan["reference"]
+    draw_curves(results["classify"], names, os.path.join(out, "curves.png"))
+    parts = ["## Classification (validation top-1, %)", "", "Final epoch:", "",
+             table(results["classify"], ref, "final_top1", names), "", "Best epoch:", "",
+             table(results["classify"], ref, "best_top1", names), "", "![validation top-1 per epoch](curves.png)"]
+    if any(results["transfer"].values()):
+        parts += ["", "## Transfer: VOC07-test mAP (%)", "", table(results["transfer"], ref, "mAP", names)]
+    if any(results["fgsm"].values()):
+        parts += ["", "## FGSM top-1 (%)", ""]
+        for key in [k for k in results["fgsm"][ref][0] if k != "seed"]:
+            parts += [f"{key}:", "", table(results["fgsm"], ref, key, names), ""]
+    text = "\n".join(parts) + "\n"
+    with open(os.path.join(out, "study.md"), "w") as f:
+        f.write(text)
+    return text
