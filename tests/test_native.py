@@ -156,3 +156,16 @@ def test_small_and_odd_sizes_match_eager(shape):
     u8 = torch.from_numpy(np.stack([synthetic(rng, *shape) for _ in range(2)])).permute(0, 3, 1, 2).contiguous()
     assert torch.equal(saliency_map(u8), fg.fine_grained(u8, impl="eager"))
     assert torch.equal(saliency_map(u8.float(), max_value=255.0), fg.fine_grained(u8, impl="eager"))
+
+
+def test_mix_scales_identity_the_kernel_relies_on():
+    """OpenCV's mixScales value (int)(255. * (float)(s / (float)max)) equals (int)(s * (255.f / max) + 1/4096.f)
+    in float32 for every integer pair 0 <= s <= max <= 6 * 255 (the kernel uses the right side)."""
+    maxima = np.repeat(np.arange(1, 6 * 255 + 1), np.arange(2, 6 * 255 + 2))  # each max, once per s in [0, max]
+    sums = np.concatenate([np.arange(m + 1) for m in range(1, 6 * 255 + 1)])
+    s32, m32 = sums.astype(np.float32), maxima.astype(np.float32)
+    opencv = (255.0 * (s32 / m32).astype(np.float64)).astype(np.int64)
+    kernel = (s32 * (np.float32(255.0) / m32) + np.float32(1.0 / 4096.0)).astype(np.int64)
+    assert len(sums) == 1172745
+    np.testing.assert_array_equal(kernel, opencv)
+    np.testing.assert_array_equal(opencv, (255 * sums) // maxima)  # both are floor(255 s / max)

@@ -173,3 +173,28 @@ def test_run_study_tool_refuses_a_bad_plan(tmp_path):
     done = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "benchmarks", "run_study.py"), "--plan",
                            str(tmp_path / "none.yaml")], capture_output=True, text=True)
     assert done.returncode == 1 and "run_study: error: study plan" in done.stderr
+
+
+def test_a_recipe_whose_baseline_does_not_fit_is_dropped_at_once(tmp_path, monkeypatch):
+    from smix_timm.synthetic import classification
+    monkeypatch.setattr(classification, "make_cls_data", lambda *a, **k: None)
+    trained = []
+
+    def fake_train_once(variant, flags, seed, args, out, log, reuse=False):
+        trained.append((os.path.basename(out), variant, seed))
+        fits = 99.0 if "c10-n50" in out else 80.0
+        return _fake(70.0 if variant == "CutMix" else 60.0, fits if variant != "CutMix" else None)
+
+    monkeypatch.setattr(regime, "train_once", fake_train_once)
+    lines = []
+    results = regime.run(["c10-n100-e40", "c10-n50-e60"], [0, 1], str(tmp_path), str(tmp_path), "cfg", [],
+                         log=lines.append)
+    assert trained == [("c10-n100-e40", "baseline (no mixing)", 0), ("c10-n50-e60", "baseline (no mixing)", 0),
+                       ("c10-n50-e60", "CutMix", 0), ("c10-n50-e60", "baseline (no mixing)", 1),
+                       ("c10-n50-e60", "CutMix", 1)]
+    assert sum("skipped, the baseline does not fit" in line for line in lines) == 3
+    rows = {r["recipe"]: r for r in regime.summarise(results)}
+    assert rows["c10-n100-e40"]["gain"] is None and not rows["c10-n100-e40"]["qualifies"]
+    assert rows["c10-n50-e60"]["qualifies"]  # fits 99 %, gain +10 with no spread
+    table = regime.to_markdown(list(rows.values()))
+    assert "| not run | — (the baseline does not fit) | no |" in table

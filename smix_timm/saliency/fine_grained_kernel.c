@@ -73,9 +73,22 @@ INLINE void integral_row(const uint8_t *g, float *rows, size_t iw, int y, int w,
     const float *above = rows + (size_t)y * iw;
     float *row = rows + (size_t)(y + 1) * iw;
     if (exact) {  /* every sum is an integer below 2^24: int32 prefix, one float add per entry */
-        int32_t s = 0;
-        for (int x = 0; x < w; x++) prefix[x] = s += g[x];
-        for (int x = 0; x < w; x++) row[x] = above[x] + (float)prefix[x];
+        /* The row's quarters are summed as four independent chains (four adds in flight instead of
+         * one: 1.5x faster integral here), then each quarter gets the total of those before it. */
+        int q = w / 4;
+        int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int x = 0; x < q; x++) {
+            prefix[x] = s0 += g[x];
+            prefix[q + x] = s1 += g[q + x];
+            prefix[2 * q + x] = s2 += g[2 * q + x];
+            prefix[3 * q + x] = s3 += g[3 * q + x];
+        }
+        for (int x = 4 * q; x < w; x++) prefix[x] = s3 += g[x];
+        const int32_t base1 = s0, base2 = s0 + s1, base3 = s0 + s1 + s2;
+        for (int x = 0; x < q; x++) row[x] = above[x] + (float)prefix[x];
+        for (int x = q; x < 2 * q; x++) row[x] = above[x] + (float)(prefix[x] + base1);
+        for (int x = 2 * q; x < 3 * q; x++) row[x] = above[x] + (float)(prefix[x] + base2);
+        for (int x = 3 * q; x < w; x++) row[x] = above[x] + (float)(prefix[x] + base3);
     } else {  /* OpenCV's order: a float running sum along the row, then the row above added */
         float s = 0.0f;
         for (int x = 0; x < w; x++) {
@@ -209,18 +222,25 @@ INLINE void saliency_of_gray(int h, int w, MapOut out, int32_t *peaks, Workspace
         }
     }
 
-    /* mixScales: (uchar)(255. * (float)(s / (float)max)) per map. The sums are integers in
-     * [0, 6 * 255], so each formula is evaluated once per possible value (a lookup table: the same
-     * operations, hence the same bits). Each map's maximum becomes 255, so mixOnOff's divisor
-     * max(max on, max off) is 255 (or 0: all zero) and (uchar)(int)(255. * (on + off) / 255.) is
-     * (on + off) & 255: sums above 255 wrap through the int, as in OpenCV. */
-    uint8_t lut_on[6 * 255 + 1], lut_off[6 * 255 + 1];
-    for (int v = 0; v <= max_on; v++) lut_on[v] = max_on ? (uint8_t)(int)(255. * (float)((float)v / (float)max_on)) : 0;
-    for (int v = 0; v <= max_off; v++) lut_off[v] = max_off ? (uint8_t)(int)(255. * (float)((float)v / (float)max_off)) : 0;
-    /* The map as uint8 (into the caller's buffer, or a scratch one), then its float form and peaks in
-     * passes that vectorise; the lookups themselves are scalar. */
+    /* mixScales: (uchar)(255. * (float)(s / (float)max)) per map. For the integers 0 <= s <= max <= 6 * 255
+     * that is floor(255 s / max): where 255 s / max is an integer no float quotient s / max lies below it
+     * (s / max is then k / 255, and no float32 k / 255 rounds down), elsewhere it is at least 1 / max from
+     * an integer, far beyond the quotient's rounding. And floor(255 s / max) is (int)(s * (255.f / max)
+     * + 1/4096.f) in float32: the product is within 2^-15 of 255 s / max, and 1/4096 + 2^-15 < 1 / max.
+     * Both steps were checked on all 1.17M pairs (tests/test_native.py repeats it): the same bits as
+     * OpenCV, with two multiply-adds per pixel in place of two divisions and double conversions.
+     * Each map's maximum becomes 255, so mixOnOff's divisor max(max on, max off) is 255 (or 0: all zero)
+     * and (uchar)(int)(255. * (on + off) / 255.) is (on + off) & 255: sums above 255 wrap through the
+     * int, as in OpenCV. An all-zero map stays 0 (its factor is 0). */
+    const float to_255_on = max_on ? 255.0f / (float)max_on : 0.0f;
+    const float to_255_off = max_off ? 255.0f / (float)max_off : 0.0f;
+    const float nudge = 1.0f / 4096.0f;
     uint8_t *v = out.u8 ? out.u8 : ws->blur;
-    for (size_t i = 0; i < n; i++) v[i] = (uint8_t)((lut_on[on[i]] + lut_off[off[i]]) & 255);
+    for (size_t i = 0; i < n; i++) {
+        int scaled_on = (int)((float)on[i] * to_255_on + nudge);
+        int scaled_off = (int)((float)off[i] * to_255_off + nudge);
+        v[i] = (uint8_t)((scaled_on + scaled_off) & 255);
+    }
     if (out.unit) {
         const float to_unit = 1.0f / 255.0f;
         for (size_t i = 0; i < n; i++) out.unit[i] = (float)v[i] * to_unit;
@@ -231,11 +251,8 @@ INLINE void saliency_of_gray(int h, int w, MapOut out, int32_t *peaks, Workspace
             hi = v[i] > hi ? v[i] : hi;
             lo = v[i] < lo ? v[i] : lo;
         }
-        size_t at_hi = 0, at_lo = 0;
-        while (v[at_hi] != hi) at_hi++;
-        while (v[at_lo] != lo) at_lo++;
-        peaks[0] = (int32_t)at_hi;
-        peaks[1] = (int32_t)at_lo;
+        peaks[0] = (int32_t)((const uint8_t *)memchr(v, hi, n) - v);  /* both values occur in v */
+        peaks[1] = (int32_t)((const uint8_t *)memchr(v, lo, n) - v);
     }
 }
 

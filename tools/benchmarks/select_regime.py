@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Choose the accuracy study's regime with the baseline and CutMix only.
 
-    python tools/benchmarks/select_regime.py --seeds 0 1 --recipes c10-n100-e40 c20-n50-e40
+    python tools/benchmarks/select_regime.py --seeds 0 1 --recipes c10-n100-e40 c10-n50-e60
 
 Finished runs are read back, not retrained (stop and continue freely). The recipes, the rule and
 the table are in smix_timm/bench/regime.py.
