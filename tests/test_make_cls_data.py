@@ -165,3 +165,21 @@ def test_cli_progress_and_refusal(tmp_path):
     (tmp_path / "foreign" / "x").write_text("x")
     r = subprocess.run([sys.executable, script, "--out", str(tmp_path / "foreign")], capture_output=True, text=True)
     assert r.returncode != 0 and "not made by make_cls_data.py" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_object_area_sets_the_object_size(tmp_path):
+    big = str(tmp_path / "big")
+    params = mcd.make_cls_data(big, seed=3, object_area=(0.4, 0.5), **SMALL)
+    assert params["object_area"] == [0.4, 0.5]
+    areas = []
+    for rec in mcd.load_annotations(big)["images"].values():
+        x0, y0, x1, y1 = rec["box"]
+        areas.append((x1 - x0) * (y1 - y0) / 48 ** 2)
+    # the drawn box is 40-50 % of the image (rounded to whole pixels, rotation and shape trim the mask's box)
+    assert 0.25 < np.median(areas) <= 0.52 and max(areas) <= 0.56
+    with pytest.raises(ValueError, match="object_area must be"):
+        mcd.make_cls_data(str(tmp_path / "bad"), object_area=(0.5, 0.2), **SMALL)
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "data", "make_cls_data.py"), "--out",
+                           str(tmp_path / "cli"), "--object-area", "0", "0.3", "--num-classes", "2"],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "object_area must be (low, high) with 0 < low <= high <= 1" in done.stderr

@@ -176,8 +176,7 @@ def test_run_study_tool_refuses_a_bad_plan(tmp_path):
 
 
 def test_a_recipe_whose_baseline_does_not_fit_is_dropped_at_once(tmp_path, monkeypatch):
-    from smix_timm.synthetic import classification
-    monkeypatch.setattr(classification, "make_cls_data", lambda *a, **k: None)
+    monkeypatch.setattr(regime, "make_cls_data", lambda *a, **k: None)
     trained = []
 
     def fake_train_once(variant, flags, seed, args, out, log, reuse=False):

@@ -18,11 +18,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from smix_timm.bench.accuracy import RESULT, ROOT, VARIANTS, run_name, train_once
 from smix_timm.bench.progress import Progress
 from smix_timm.bench.stats import mean_std, paired_difference
+from smix_timm.synthetic.classification import OBJECT_AREA, make_cls_data
 
 FITS = 95.0  # the baseline's training top-1 (percent) that counts as fitting its data
 
@@ -35,9 +36,26 @@ class Recipe:
     epochs: int
     size: int = 64
     val_per_class: int = 50
+    object_area: Tuple[float, float] = OBJECT_AREA
 
     def data_name(self) -> str:
-        return f"cls{self.classes}-train{self.train_per_class}-val{self.val_per_class}-{self.size}px"
+        return data_name(self.classes, self.train_per_class, self.val_per_class, self.size, self.object_area)
+
+    def make_data(self, root: str) -> str:
+        """Generate (or reuse) this recipe's data under ``root``; its folder."""
+        folder = os.path.join(root, self.data_name())
+        make_cls_data(folder, seed=0, num_classes=self.classes, train_per_class=self.train_per_class,
+                      val_per_class=self.val_per_class, size=self.size, object_area=self.object_area, reuse=True,
+                      log=None)
+        return folder
+
+
+def data_name(classes: int, train_per_class: int, val_per_class: int, size: int, object_area) -> str:
+    """Folder name of a built-in split: "cls10-train50-val50-64px" (+ "-obj20-60" for other object areas)."""
+    name = f"cls{classes}-train{train_per_class}-val{val_per_class}-{size}px"
+    if tuple(object_area) != tuple(OBJECT_AREA):
+        name += f"-obj{round(100 * object_area[0])}-{round(100 * object_area[1])}"
+    return name
 
 
 RECIPES = {  # in the order they were tried (BENCHMARKS.md); each keeps tiny_cpu_baseline.yaml's other settings
@@ -45,6 +63,9 @@ RECIPES = {  # in the order they were tried (BENCHMARKS.md); each keeps tiny_cpu
     "c10-n50-e60": Recipe(classes=10, train_per_class=50, epochs=60),
     "c10-n30-e80": Recipe(classes=10, train_per_class=30, epochs=80),
     "c20-n30-e60": Recipe(classes=20, train_per_class=30, epochs=60),
+    # larger objects (20-60 % of the image instead of 3-25 %): a random CutMix box hits the object more often
+    "c10-n50-e60-big": Recipe(classes=10, train_per_class=50, epochs=60, object_area=(0.2, 0.6)),
+    "c10-n100-e60-big": Recipe(classes=10, train_per_class=100, epochs=60, object_area=(0.2, 0.6)),
 }
 METHODS = ("baseline", "cutmix")
 
@@ -59,7 +80,6 @@ def run(recipes: List[str], seeds: List[int], data_root: str, output: str, confi
     Returns:
         recipe name -> method key -> one result per seed (``accuracy.train_once``'s dict).
     """
-    from smix_timm.synthetic.classification import make_cls_data
     jobs = [(r, s, m) for r in recipes for s in seeds for m in METHODS]
     results: Dict[str, Dict[str, List[Dict]]] = {r: {m: [] for m in METHODS} for r in recipes}
     progress = Progress(len(jobs), log, "regime")
@@ -69,9 +89,7 @@ def run(recipes: List[str], seeds: List[int], data_root: str, output: str, confi
             progress.finish(progress.start(f"{name} {method} seed {seed}: skipped, the baseline does not fit"), False)
             continue
         recipe = RECIPES[name]
-        data_dir = os.path.join(data_root, recipe.data_name())
-        make_cls_data(data_dir, seed=0, num_classes=recipe.classes, train_per_class=recipe.train_per_class,
-                      val_per_class=recipe.val_per_class, size=recipe.size, reuse=True, log=None)
+        data_dir = recipe.make_data(data_root)
         started = progress.start(f"{name} {method} seed {seed}")
         args = SimpleNamespace(config=config, data_dir=data_dir, epochs=recipe.epochs, extra=["--eval-train", *extra])
         variant, flags = VARIANTS[method]

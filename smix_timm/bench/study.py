@@ -31,7 +31,9 @@ import yaml
 
 from smix_timm.bench.accuracy import RESULT, ROOT, run_name, train_once
 from smix_timm.bench.progress import Progress
+from smix_timm.bench.regime import data_name
 from smix_timm.bench.stats import mean_std, paired_difference
+from smix_timm.synthetic.classification import OBJECT_AREA, make_cls_data
 
 TOOLS = os.path.join(ROOT, "tools")
 MAP_LINE = re.compile(r"pascal_voc/mAP:\s*([0-9.]+)")
@@ -102,18 +104,19 @@ class Study:
     def __init__(self, plan: Dict, out: str, data_root: str, log: Callable[[str], None] = print):
         self.plan, self.out, self.log = plan, os.path.abspath(out), log
         d = plan["data"]
-        self.cls_root = os.path.abspath(os.path.join(
-            data_root, f"cls{d['classes']}-train{d['train_per_class']}-val{d['val_per_class']}-{d['size']}px"))
+        self.object_area = d.get("object_area", OBJECT_AREA)
+        self.cls_root = os.path.abspath(os.path.join(data_root, data_name(
+            d["classes"], d["train_per_class"], d["val_per_class"], d["size"], self.object_area)))
         self.voc_root = os.path.abspath(os.path.join(
             data_root, f"voc-train{plan['voc']['train']}-test{plan['voc']['test']}"))
         jobs = len(plan["methods"]) * (len(plan["seeds"]) + len(plan["transfer"]["seeds"]))
         self.progress = Progress(jobs + (len(plan["seeds"]) if plan["fgsm_eps"] else 0) + 1, log, "study")
 
     def make_data(self) -> None:
-        from smix_timm.synthetic.classification import make_cls_data
         d = self.plan["data"]
         make_cls_data(self.cls_root, seed=d["seed"], num_classes=d["classes"], train_per_class=d["train_per_class"],
-                      val_per_class=d["val_per_class"], size=d["size"], reuse=True, log=None)
+                      val_per_class=d["val_per_class"], size=d["size"], object_area=self.object_area, reuse=True,
+                      log=None)
         if self.plan["transfer"]["seeds"] and not os.path.isdir(self.voc_root):
             v = self.plan["voc"]
             _run_tool([sys.executable, os.path.join(TOOLS, "data", "make_voc_data.py"), "--out", self.voc_root,

@@ -147,8 +147,11 @@ def _place(size: int, area_range, rng: np.random.Generator):
     return y0, x0, h, w
 
 
-def render_image(label: int, size: int, rng: np.random.Generator):
-    """One image of class ``label``: returns (uint8 HxWx3 RGB, bool HxW object mask, colour name)."""
+def render_image(label: int, size: int, rng: np.random.Generator, object_area=OBJECT_AREA):
+    """One image of class ``label``: returns (uint8 HxWx3 RGB, bool HxW object mask, colour name).
+
+    ``object_area``: the range the object's box area is drawn from, as fractions of the image.
+    """
     attrs = class_attributes(label)
     img = _background(size, rng)
 
@@ -161,7 +164,7 @@ def render_image(label: int, size: int, rng: np.random.Generator):
         patch = img[y0:y0 + h, x0:x0 + w]
         patch[m] = (1 - alpha) * patch[m] + alpha * colour
 
-    y0, x0, h, w = _place(size, OBJECT_AREA, rng)
+    y0, x0, h, w = _place(size, object_area, rng)
     m = _shape_mask(attrs["shape"], h, w, rng, angle=rng.uniform(-MAX_ROTATION, MAX_ROTATION))
     colour_name, colour = COLOURS[int(rng.integers(len(COLOURS)))]
     colour = np.array(colour, float) + rng.uniform(-15, 15, size=3)
@@ -246,6 +249,7 @@ def make_cls_data(
         train_per_class: int = 200,
         val_per_class: int = 50,
         size: int = 64,
+        object_area=OBJECT_AREA,
         force: bool = False,
         reuse: bool = False,
         log: Optional[Callable[[str], None]] = print,
@@ -254,6 +258,8 @@ def make_cls_data(
 
     ``reuse``: if ``out`` already holds a complete set made with the same parameters, keep it.
     ``force``: allow writing into a non-empty folder this tool did not make (see ``_check_out``).
+    ``object_area``: (low, high) fractions of the image the object's box covers (default 3-25 %);
+    larger objects make a random CutMix box hit the object more often.
     """
     log = log or (lambda msg: None)
     if not 1 <= num_classes <= MAX_CLASSES:
@@ -262,8 +268,11 @@ def make_cls_data(
         raise ValueError("train_per_class and val_per_class must be >= 1")
     if size < 16:
         raise ValueError(f"size must be >= 16 pixels, got {size}")
+    object_area = [float(a) for a in object_area]
+    if len(object_area) != 2 or not 0.0 < object_area[0] <= object_area[1] <= 1.0:
+        raise ValueError(f"object_area must be (low, high) with 0 < low <= high <= 1, got {object_area}")
     params = dict(format=FORMAT, seed=int(seed), num_classes=int(num_classes), train_per_class=int(train_per_class),
-                  val_per_class=int(val_per_class), size=int(size))
+                  val_per_class=int(val_per_class), size=int(size), object_area=object_area)
     marker = os.path.join(out, MARKER)
     if reuse and os.path.exists(marker):
         with open(marker) as f:
@@ -290,7 +299,7 @@ def make_cls_data(
             os.makedirs(mask_dir)
             for i in range(per_class):
                 rng = np.random.default_rng([seed, split_idx, label, i])
-                img, mask, colour = render_image(label, size, rng)
+                img, mask, colour = render_image(label, size, rng, object_area)
                 fname = f"{i:05d}.png"
                 Image.fromarray(img, "RGB").save(os.path.join(img_dir, fname))
                 Image.fromarray(mask.astype(np.uint8) * 255, "L").save(os.path.join(mask_dir, fname))
