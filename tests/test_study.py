@@ -197,4 +197,4 @@ def test_a_recipe_whose_baseline_does_not_fit_is_dropped_at_once(tmp_path, monke
     assert rows["c10-n100-e40"]["gain"] is None and not rows["c10-n100-e40"]["qualifies"]
     assert rows["c10-n50-e60"]["qualifies"]  # fits 99 %, gain +10 with no spread
     table = regime.to_markdown(list(rows.values()))
-    assert "| not run | — (the baseline does not fit) | no |" in table
+    assert "| not run | not run | — (the baseline does not fit) | no |" in table
