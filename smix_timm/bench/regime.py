@@ -70,6 +70,8 @@ RECIPES = {  # in the order they were tried (BENCHMARKS.md); each keeps tiny_cpu
     # a longer schedule made affordable by 32 px images; mixing on half the batches (CutMix's CIFAR setting)
     "c10-n50-e150-big-32px-p05": Recipe(classes=10, train_per_class=50, epochs=150, size=32, object_area=(0.2, 0.6),
                                         flags=("--img-size", "32", "--train-pad", "4", "--mixup-prob", "0.5")),
+    "c10-n50-e300-big-32px-p05": Recipe(classes=10, train_per_class=50, epochs=300, size=32, object_area=(0.2, 0.6),
+                                        flags=("--img-size", "32", "--train-pad", "4", "--mixup-prob", "0.5")),
     # the same cost with fewer images and more epochs: more to regularise
     "c10-n30-e250-big-32px-p05": Recipe(classes=10, train_per_class=30, epochs=250, size=32, object_area=(0.2, 0.6),
                                         flags=("--img-size", "32", "--train-pad", "4", "--mixup-prob", "0.5")),
