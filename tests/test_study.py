@@ -198,3 +198,16 @@ def test_a_recipe_whose_baseline_does_not_fit_is_dropped_at_once(tmp_path, monke
     assert rows["c10-n50-e60"]["qualifies"]  # fits 99 %, gain +10 with no spread
     table = regime.to_markdown(list(rows.values()))
     assert "| not run | not run | — (the baseline does not fit) | no |" in table
+
+
+def test_the_frozen_plan_loads_and_its_methods_differ_only_in_mixing():
+    import yaml
+    plan = study.load_plan(os.path.join(ROOT, "configs", "study", "study.yaml"))
+    assert len(plan["seeds"]) >= 5 and len(plan["methods"]) == 5 and len(plan["transfer"]["seeds"]) >= 3
+    configs = {key: yaml.safe_load(open(m["config"])) for key, m in plan["methods"].items()}
+    mixing = {"cutmix", "saliencymix", "saliency_official", "saliency_method", "saliency_per", "mixup_prob"}
+    rest = [{k: v for k, v in c.items() if k not in mixing} for c in configs.values()]
+    assert all(r == rest[0] for r in rest)
+    assert rest[0]["epochs"] == plan["epochs"] and rest[0]["img_size"] == plan["data"]["size"]
+    assert configs["saliencymix_ft"]["saliency_method"] == "frequency_tuned"
+    assert configs["official"]["saliency_official"] is True and "cutmix" not in configs["saliencymix"]
