@@ -235,8 +235,12 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(data, tmp_path):
     import signal
     cmd = [sys.executable, TRAIN, "--data-dir", data, "--output", str(tmp_path), "--experiment", "int"] + opts(
         epochs=200)
+    # A shell without job control starts background commands with SIGINT ignored, and a Python started
+    # that way never turns SIGINT into KeyboardInterrupt; the child gets the default disposition back,
+    # as a terminal's foreground process has it.
     proc = subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+                            env=dict(os.environ, OMP_NUM_THREADS="1"),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = []
     for line in proc.stderr:  # wait until one epoch's checkpoint is written
         seen.append(line)
