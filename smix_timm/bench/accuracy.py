@@ -41,6 +41,23 @@ def read_summary(path: str) -> List[Dict[str, float]]:
         return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
 
 
+def read_record(folder: str, command: List[str]):
+    """What a finished run in ``folder`` recorded, if it was made by the same ``command``; else None."""
+    path = os.path.join(folder, RESULT)
+    if os.path.isfile(path):
+        with open(path) as f:
+            saved = json.load(f)
+        if saved.get("command") == command:
+            return saved["result"]
+    return None
+
+
+def write_record(folder: str, command: List[str], result) -> None:
+    """Record a finished run: its command and its figures (read back by :func:`read_record`)."""
+    with open(os.path.join(folder, RESULT), "w") as f:
+        json.dump({"command": command, "result": result}, f, indent=1)
+
+
 def run_name(name: str, seed: int) -> str:
     """The run folder of variant ``name`` and ``seed``: "CutMix", 0 -> "cutmix-seed0"."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + f"-seed{seed}"
@@ -71,28 +88,25 @@ def train_once(name: str, flags: List[str], seed: int, args, out_dir: str, log, 
     cmd = [sys.executable, trainer, "-c", args.config, "--data-dir", args.data_dir,
            "--epochs", str(args.epochs), "--seed", str(seed), "--output", out_dir, "--experiment", experiment,
            "--overwrite-output", *flags, *args.extra]  # the benchmark's own run folders
-    record = os.path.join(out_dir, experiment, RESULT)
-    if reuse and os.path.isfile(record):
-        with open(record) as f:
-            saved = json.load(f)
-        if saved.get("command") == cmd[1:]:
-            log(f"[accuracy] {name}, seed {seed}: done before ({record})")
-            return saved["result"]
+    folder = os.path.join(out_dir, experiment)
+    saved = read_record(folder, cmd[1:]) if reuse else None
+    if saved is not None:
+        log(f"[accuracy] {name}, seed {seed}: done before ({os.path.join(folder, RESULT)})")
+        return saved
     log(f"[accuracy] {name}, seed {seed}: {' '.join(cmd[1:])}")
     start = time.time()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     wall = time.time() - start
     if proc.returncode != 0:
         raise RuntimeError(f"training failed ({name}, seed {seed}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    rows = read_summary(os.path.join(out_dir, experiment, "summary.csv"))
+    rows = read_summary(os.path.join(folder, "summary.csv"))
     rates = [float(m) for m in RATE.findall(proc.stdout + proc.stderr)]
     result = {"final_top1": rows[-1]["eval_top1"], "best_top1": max(r["eval_top1"] for r in rows),
               "curve": [r["eval_top1"] for r in rows],
               "img_s": float(np.median(rates)) if rates else float("nan"), "wall_s": wall}
     if "train_clean_top1" in rows[-1]:
         result["train_clean_top1"] = rows[-1]["train_clean_top1"]
-    with open(record, "w") as f:
-        json.dump({"command": cmd[1:], "result": result}, f, indent=1)
+    write_record(folder, cmd[1:], result)
     log(f"[accuracy]   top-1 final {result['final_top1']:.2f} best {result['best_top1']:.2f}, "
         f"{result['img_s']:.1f} img/s, {wall:.0f}s")
     return result

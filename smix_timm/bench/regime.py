@@ -44,11 +44,8 @@ class Recipe:
 
     def make_data(self, root: str) -> str:
         """Generate (or reuse) this recipe's data under ``root``; its folder."""
-        folder = os.path.join(root, self.data_name())
-        make_cls_data(folder, seed=0, num_classes=self.classes, train_per_class=self.train_per_class,
-                      val_per_class=self.val_per_class, size=self.size, object_area=self.object_area, reuse=True,
-                      log=None)
-        return folder
+        return built_in_split(root, self.classes, self.train_per_class, self.val_per_class, self.size,
+                              self.object_area)
 
 
 def data_name(classes: int, train_per_class: int, val_per_class: int, size: int, object_area) -> str:
@@ -59,6 +56,17 @@ def data_name(classes: int, train_per_class: int, val_per_class: int, size: int,
     return name
 
 
+def built_in_split(root: str, classes: int, train_per_class: int, val_per_class: int, size: int, object_area,
+                   seed: int = 0) -> str:
+    """Generate (or reuse) a split of the built-in data in ``root/<data_name(...)>``; that folder."""
+    folder = os.path.join(root, data_name(classes, train_per_class, val_per_class, size, object_area))
+    make_cls_data(folder, seed=seed, num_classes=classes, train_per_class=train_per_class,
+                  val_per_class=val_per_class, size=size, object_area=object_area, reuse=True, log=None)
+    return folder
+
+
+# 32 px input with its pad-crop, mixing on half the batches (CutMix's CIFAR setting)
+SMALL_HALF_MIXED = ("--img-size", "32", "--train-pad", "4", "--mixup-prob", "0.5")
 RECIPES = {  # in the order they were tried (BENCHMARKS.md); each keeps tiny_cpu_baseline.yaml's other settings
     "c10-n100-e40": Recipe(classes=10, train_per_class=100, epochs=40),
     "c10-n50-e60": Recipe(classes=10, train_per_class=50, epochs=60),
@@ -69,12 +77,12 @@ RECIPES = {  # in the order they were tried (BENCHMARKS.md); each keeps tiny_cpu
     "c10-n100-e60-big": Recipe(classes=10, train_per_class=100, epochs=60, object_area=(0.2, 0.6)),
     # a longer schedule made affordable by 32 px images; mixing on half the batches (CutMix's CIFAR setting)
     "c10-n50-e150-big-32px-p05": Recipe(classes=10, train_per_class=50, epochs=150, size=32, object_area=(0.2, 0.6),
-                                        flags=("--img-size", "32", "--train-pad", "4", "--mixup-prob", "0.5")),
+                                        flags=SMALL_HALF_MIXED),
     "c10-n50-e300-big-32px-p05": Recipe(classes=10, train_per_class=50, epochs=300, size=32, object_area=(0.2, 0.6),
-                                        flags=("--img-size", "32", "--train-pad", "4", "--mixup-prob", "0.5")),
+                                        flags=SMALL_HALF_MIXED),
     # the same cost with fewer images and more epochs: more to regularise
     "c10-n30-e250-big-32px-p05": Recipe(classes=10, train_per_class=30, epochs=250, size=32, object_area=(0.2, 0.6),
-                                        flags=("--img-size", "32", "--train-pad", "4", "--mixup-prob", "0.5")),
+                                        flags=SMALL_HALF_MIXED),
 }
 METHODS = ("baseline", "cutmix")
 

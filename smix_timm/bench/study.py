@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -29,14 +28,14 @@ from typing import Callable, Dict, List
 
 import yaml
 
-from smix_timm.bench.accuracy import RESULT, ROOT, run_name, train_once
+from smix_timm.bench.accuracy import RESULT, ROOT, read_record, run_name, train_once, write_record
 from smix_timm.bench.progress import Progress
-from smix_timm.bench.regime import data_name
+from smix_timm.bench.regime import built_in_split, data_name
 from smix_timm.bench.stats import mean_std, paired_difference
-from smix_timm.synthetic.classification import OBJECT_AREA, make_cls_data
+from smix_timm.demo.runner import detection_options, read_voc_map
+from smix_timm.synthetic.classification import OBJECT_AREA
 
 TOOLS = os.path.join(ROOT, "tools")
-MAP_LINE = re.compile(r"pascal_voc/mAP:\s*([0-9.]+)")
 PLAN_KEYS = {"data", "voc", "epochs", "seeds", "methods", "reference", "transfer", "fgsm_eps", "cam_images"}
 
 
@@ -72,21 +71,6 @@ def load_plan(path: str) -> Dict:
     return plan
 
 
-def _recorded(folder: str, command: List[str]):
-    path = os.path.join(folder, "record.json")
-    if os.path.isfile(path):
-        with open(path) as f:
-            saved = json.load(f)
-        if saved.get("command") == command:
-            return saved["result"]
-    return None
-
-
-def _record(folder: str, command: List[str], result) -> None:
-    with open(os.path.join(folder, "record.json"), "w") as f:
-        json.dump({"command": command, "result": result}, f, indent=1)
-
-
 def _run_tool(cmd: List[str], log_path: str, env: Dict[str, str] = None) -> str:
     with open(log_path, "w") as logfile:
         proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, **(env or {})), stdout=subprocess.PIPE,
@@ -104,19 +88,17 @@ class Study:
     def __init__(self, plan: Dict, out: str, data_root: str, log: Callable[[str], None] = print):
         self.plan, self.out, self.log = plan, os.path.abspath(out), log
         d = plan["data"]
-        self.object_area = d.get("object_area", OBJECT_AREA)
-        self.cls_root = os.path.abspath(os.path.join(data_root, data_name(
-            d["classes"], d["train_per_class"], d["val_per_class"], d["size"], self.object_area)))
+        self.split = (d["classes"], d["train_per_class"], d["val_per_class"], d["size"],
+                      d.get("object_area", OBJECT_AREA))
+        self.data_root = data_root
+        self.cls_root = os.path.abspath(os.path.join(data_root, data_name(*self.split)))
         self.voc_root = os.path.abspath(os.path.join(
             data_root, f"voc-train{plan['voc']['train']}-test{plan['voc']['test']}"))
         jobs = len(plan["methods"]) * (len(plan["seeds"]) + len(plan["transfer"]["seeds"]))
         self.progress = Progress(jobs + (len(plan["seeds"]) if plan["fgsm_eps"] else 0) + 1, log, "study")
 
     def make_data(self) -> None:
-        d = self.plan["data"]
-        make_cls_data(self.cls_root, seed=d["seed"], num_classes=d["classes"], train_per_class=d["train_per_class"],
-                      val_per_class=d["val_per_class"], size=d["size"], object_area=self.object_area, reuse=True,
-                      log=None)
+        built_in_split(self.data_root, *self.split, seed=self.plan["data"]["seed"])
         if self.plan["transfer"]["seeds"] and not os.path.isdir(self.voc_root):
             v = self.plan["voc"]
             _run_tool([sys.executable, os.path.join(TOOLS, "data", "make_voc_data.py"), "--out", self.voc_root,
@@ -152,23 +134,20 @@ class Study:
                 started = self.progress.start(f"transfer {key} seed {seed}")
                 checkpoint = os.path.join(self.run_dir(key, seed), "last.pth.tar")
                 work = os.path.join(self.out, "transfer", f"{key}-seed{seed}")
-                options = [f"model.backbone.init_cfg.checkpoint={checkpoint}", f"train_cfg.max_iters={t['iters']}",
-                           f"train_cfg.val_interval={t['iters']}", f"default_hooks.checkpoint.interval={t['iters']}",
-                           f"randomness.seed={seed}"]
                 command = [os.path.join(TOOLS, "mmdet", "mmdet_train.py"), config, "--work-dir", work,
-                           "--cfg-options", *options]
-                result = _recorded(work, command)
+                           "--cfg-options", *detection_options(checkpoint, t["iters"], seed)]
+                result = read_record(work, command)
                 if result is None:
                     os.makedirs(work, exist_ok=True)
                     _run_tool([sys.executable, *command], os.path.join(work, "train.log"), env)
                     out = _run_tool([sys.executable, os.path.join(TOOLS, "mmdet", "mmdet_test.py"), config,
                                      os.path.join(work, f"iter_{t['iters']}.pth"), "--work-dir",
                                      os.path.join(work, "test")], os.path.join(work, "test.log"), env)
-                    found = MAP_LINE.findall(out)
-                    if not found:
+                    voc_map = read_voc_map(out)
+                    if voc_map is None:
                         raise RuntimeError(f"mmdet's test.py printed no pascal_voc/mAP; see {work}/test.log")
-                    result = {"mAP": 100.0 * float(found[-1])}  # VOCMetric reports a fraction
-                    _record(work, command, result)
+                    result = {"mAP": voc_map}
+                    write_record(work, command, result)
                     self.progress.finish(started, ran=True)
                 else:
                     self.progress.finish(started, ran=False)
@@ -187,14 +166,14 @@ class Study:
                        *[os.path.join(self.run_dir(k, seed), "last.pth.tar") for k in keys], "--labels", *keys,
                        "--data-dir", self.cls_root, "--eps", *[str(e) for e in eps], "--workers", "0",
                        "--out", folder]
-            rows = _recorded(folder, command)
+            rows = read_record(folder, command)
             ran = rows is None
             if ran:
                 os.makedirs(folder, exist_ok=True)
                 _run_tool([sys.executable, *command], os.path.join(folder, "fgsm.log"))
                 with open(os.path.join(folder, "fgsm.csv")) as f:
                     rows = list(csv.DictReader(f))
-                _record(folder, command, rows)
+                write_record(folder, command, rows)
             self.progress.finish(started, ran)
             for row in rows:
                 results[row["checkpoint"]].append(dict(seed=seed, clean=float(row["clean"]),

@@ -35,6 +35,19 @@ OWN_MARK = ".smix_demo_stage"  # marks a stage folder the demo made (and may the
 MAP_LINE = re.compile(r"pascal_voc/mAP:\s*([0-9.]+)")
 
 
+def detection_options(checkpoint: str, iters: int, seed: int) -> List[str]:
+    """``--cfg-options`` of the demo's detection recipe: the backbone from ``checkpoint``, ``iters``
+    iterations, one validation and one checkpoint at the end, mmengine's seed."""
+    return [f"model.backbone.init_cfg.checkpoint={checkpoint}", f"train_cfg.max_iters={iters}",
+            f"train_cfg.val_interval={iters}", f"default_hooks.checkpoint.interval={iters}", f"randomness.seed={seed}"]
+
+
+def read_voc_map(output: str) -> Optional[float]:
+    """The last ``pascal_voc/mAP`` mmdet's test.py printed, in percent (VOCMetric reports a fraction)."""
+    found = MAP_LINE.findall(output)
+    return 100 * float(found[-1]) if found else None
+
+
 def log(msg: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -156,19 +169,17 @@ class Demo:
         a = self.args
         work = self.own_folder(os.path.join(self.out, "det", variant))
         env = {"SMIX_VOC_ROOT": self.voc_root.rstrip("/") + "/"}
-        options = [f"model.backbone.init_cfg.checkpoint={checkpoint}", f"train_cfg.max_iters={a.det_iters}",
-                   f"train_cfg.val_interval={a.det_iters}", f"default_hooks.checkpoint.interval={a.det_iters}",
-                   f"randomness.seed={a.seed}"]
+        options = detection_options(checkpoint, a.det_iters, a.seed)
         launcher = ["--launcher", "pytorch"] if a.gpus > 1 else []
         self.run(self.launcher(os.path.join(TOOLS, "mmdet", "mmdet_train.py")) + [
             DET_CONFIG, "--work-dir", work, *launcher, "--cfg-options", *options], f"detect_{variant}", env)
         det_ckpt = os.path.join(work, f"iter_{a.det_iters}.pth")
         out = self.run([sys.executable, os.path.join(TOOLS, "mmdet", "mmdet_test.py"), DET_CONFIG, det_ckpt,
                         "--work-dir", os.path.join(work, "test")], f"test_{variant}", env)
-        found = MAP_LINE.findall(out)
-        if not found:
+        voc_map = read_voc_map(out)
+        if voc_map is None:
             raise RuntimeError(f"mmdet's test.py printed no pascal_voc/mAP for {variant}; see logs/test_{variant}.log")
-        return {"checkpoint": det_ckpt, "mAP": 100 * float(found[-1])}  # VOCMetric reports a fraction
+        return {"checkpoint": det_ckpt, "mAP": voc_map}
 
     def pictures(self, pretrained: Dict, detected: Dict):
         from .report import draw_curves, draw_detections
