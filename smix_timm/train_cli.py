@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--eval-train", action="store_true",
         help="after each epoch also score the training split as validation is scored (eval transform, no "
              "mixing): summary.csv gains train_clean_top1/top5/loss, i.e. how well the model fits its data")
+    add("--eval-interval", type=int, default=1, metavar="N",
+        help="score validation (and --eval-train) every N epochs and at the last one; checkpoints and "
+             "summary.csv's eval columns follow (default: 1, every epoch)")
     add("--local_rank", "--local-rank", type=int, default=0, help=argparse.SUPPRESS)
     add("--use-multi-epochs-loader", action="store_true", help="keep loader workers across epochs")
     add("--device", default=None, help="cuda, cuda:N or cpu (default: cuda when available)")
@@ -215,8 +218,9 @@ def check_args(args) -> None:
 
     Raises:
         UsageError: no data given, SaliencyMix options without ``--saliencymix``, an odd batch with
-            mixing (timm's Mixup pairs the flipped batch), an unknown model, a negative ``--train-pad``
-            or an ``--amp-dtype`` other than float16/bfloat16; the message says what to change.
+            mixing (timm's Mixup pairs the flipped batch), an unknown model, a negative ``--train-pad``,
+            an ``--eval-interval`` below 1 (or above 1 with ``--sched plateau``), or an ``--amp-dtype``
+            other than float16/bfloat16; the message says what to change.
     """
     args.data_dir = args.data_dir or args.data
     if not args.data_dir:
@@ -234,6 +238,10 @@ def check_args(args) -> None:
                          f"print(timm.list_models('*{args.model.split('.')[0][:6]}*'))\"")
     if args.train_pad < 0:
         raise UsageError(f"--train-pad must be >= 0, got {args.train_pad}")
+    if args.eval_interval < 1:
+        raise UsageError(f"--eval-interval must be >= 1 (epochs between validations), got {args.eval_interval}")
+    if args.eval_interval > 1 and args.sched == "plateau":
+        raise UsageError("--sched plateau steps on each epoch's validation metric; use --eval-interval 1 with it")
     if mixing_on(args) and args.mixup_mode == "half" and args.no_prefetcher:
         raise UsageError("--mixup-mode half exists for the prefetcher's collate only (as in timm); "
                          "drop --no-prefetcher or pick batch, pair or elem")

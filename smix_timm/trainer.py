@@ -128,6 +128,7 @@ def training_loss(args):
     return torch.nn.CrossEntropyLoss()
 
 
+UNSCORED = OrderedDict(loss="", top1="", top5="")  # summary.csv's eval columns of an epoch between validations
 RUN_FILES = ("summary.csv", "last.pth.tar", "model_best.pth.tar", "args.yaml")
 
 
@@ -396,7 +397,7 @@ def main(argv=None) -> None:
     step = Step(args, device, optimizer, training_loss(args).to(device), autocast, scaler, ema, scheduler, saver,
                 out_dir, mixer)
     equalise_bn = args.distributed and args.dist_bn in ("broadcast", "reduce")  # BatchNorm stats after an epoch
-    epoch = start_epoch
+    epoch, saved_epoch = start_epoch, (start_epoch - 1 if resuming_here else None)
     try:
         for epoch in range(start_epoch, num_epochs):
             epoch_start = time.time()
@@ -407,6 +408,15 @@ def main(argv=None) -> None:
             train_metrics = train_epoch(epoch, model, train_loader, step)
             if equalise_bn:
                 utils.distribute_bn(model, args.world_size, args.dist_bn == "reduce")
+            if (epoch + 1) % args.eval_interval and epoch + 1 < num_epochs:  # an epoch between validations
+                if summary is not None:
+                    if train_eval_loader is not None:  # the same columns in every row
+                        train_metrics.update((f"clean_{k}", v) for k, v in UNSCORED.items())
+                    utils.update_summary(epoch, train_metrics, UNSCORED, filename=summary,
+                                         lr=sum(g["lr"] for g in optimizer.param_groups) / len(optimizer.param_groups))
+                if scheduler is not None:
+                    scheduler.step(epoch + 1)
+                continue
             if train_eval_loader is not None:
                 clean = evaluate(model, train_eval_loader, args, device, autocast, label="Train (clean)")
                 train_metrics.update((f"clean_{k}", v) for k, v in clean.items())
@@ -416,6 +426,7 @@ def main(argv=None) -> None:
                     utils.distribute_bn(ema, args.world_size, args.dist_bn == "reduce")
                 metrics = evaluate(ema, eval_loader, args, device, autocast, label="Test (EMA)")
             if saver is not None:
+                saved_epoch = epoch
                 lrs = [g["lr"] for g in optimizer.param_groups]
                 utils.update_summary(epoch, train_metrics, metrics, filename=summary, lr=sum(lrs) / len(lrs))
                 best = saver.save_checkpoint(epoch, metric=metrics[args.eval_metric])
@@ -427,8 +438,10 @@ def main(argv=None) -> None:
     except KeyboardInterrupt:  # checkpoints are written at each epoch's end: the last one is what resume needs
         if out_dir is not None:
             last = os.path.join(out_dir, "last.pth.tar")
-            log.warning("Interrupted in epoch %d. %s", epoch, f"Continue with --resume {last} (from epoch {epoch})"
-                        if os.path.exists(last) else "No epoch had finished: nothing to resume.")
+            log.warning("Interrupted in epoch %d. %s", epoch,
+                        f"Continue with --resume {last} (from epoch {saved_epoch + 1})"
+                        if saved_epoch is not None and os.path.exists(last) else "No checkpoint was written yet: "
+                        "nothing to resume.")
         if args.distributed:
             torch.distributed.destroy_process_group()
         raise

@@ -94,8 +94,9 @@ from smix_timm.bench import study  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _tiny_plan(tmp_path, transfer_seeds):
-    """Two methods, two seeds, one epoch on 2 classes at 32 px (method configs written here)."""
+def _tiny_plan(tmp_path, transfer_seeds, **run):
+    """Two methods, two seeds, one epoch on 2 classes at 32 px (method configs written here); ``run``:
+    the plan's optional execution keys (eval_interval, jobs, threads)."""
     import yaml
     base = yaml.safe_load(open(os.path.join(ROOT, "configs", "timm", "tiny_cpu_baseline.yaml")))
     base.update(img_size=32, batch_size=8, validation_batch_size=8, workers=0, warmup_epochs=0)
@@ -109,7 +110,7 @@ def _tiny_plan(tmp_path, transfer_seeds):
             "voc": {"train": 8, "test": 4, "seed": 0}, "epochs": 1, "seeds": [0, 1], "methods": methods,
             "reference": "cutmix", "transfer": {"seeds": transfer_seeds, "iters": 2,
                                                 "config": "configs/mmdet/faster-rcnn_r18_fpn_tiny_voc0712.py"},
-            "fgsm_eps": [1, 4], "cam_images": 2}
+            "fgsm_eps": [1, 4], "cam_images": 2, **run}
     path = tmp_path / "plan.yaml"
     path.write_text(yaml.safe_dump(plan))
     return str(path)
@@ -144,14 +145,18 @@ def test_tables_pair_each_method_with_the_reference_by_seed():
 
 def test_study_runs_every_stage_and_continues_where_it_stopped(tmp_path):
     transfer = [] if os.environ.get("SMIX_NO_DET") else [0]
-    plan = study.load_plan(_tiny_plan(tmp_path, transfer))
+    # two runs side by side, one thread each; two epochs, validation at the second only
+    plan = study.load_plan(_tiny_plan(tmp_path, transfer, jobs=2, threads=1, eval_interval=2, epochs=2))
     lines = []
     results = study.Study(plan, str(tmp_path / "out"), str(tmp_path / "data"), log=lines.append).run()
     total = 2 * (2 + len(transfer)) + 2 + 1
-    assert lines[0] == f"[study] 1/{total}: classify cutmix seed 0"
+    assert f"[study] 1/{total}: classify cutmix seed 0" in lines[:2]
     assert any("min left" in line for line in lines)  # an estimate once a run has finished
     for key in ("cutmix", "saliencymix"):
-        assert [r["seed"] for r in results["classify"][key]] == [0, 1]
+        assert [r["seed"] for r in results["classify"][key]] == [0, 1]  # in plan order, whichever ended first
+        assert [r["curve_epochs"] for r in results["classify"][key]] == [[2], [2]]
+        record = json.load(open(tmp_path / "out" / "classify" / f"{key}-seed0" / "result.json"))
+        assert record["command"][-2:] == ["--eval-interval", "2"]
         assert [r["seed"] for r in results["fgsm"][key]] == [0, 1]
         assert set(results["fgsm"][key][0]) == {"seed", "clean", "eps 1", "eps 4"}
         assert len(results["transfer"][key]) == len(transfer)
@@ -168,12 +173,46 @@ def test_study_runs_every_stage_and_continues_where_it_stopped(tmp_path):
     assert not any("min left" in line for line in lines[:-1])
 
 
+def test_only_retrains_one_run_and_sets_it_beside_the_study(tmp_path):
+    plan = study.load_plan(_tiny_plan(tmp_path, [0]))
+    with pytest.raises(study.PlanError, match="the plan's methods are"):
+        study.only_run(plan, "mixup", 0)
+    one = study.only_run(plan, "saliencymix", 1)
+    assert list(one["methods"]) == ["saliencymix"] and one["seeds"] == [1] and one["reference"] == "saliencymix"
+    assert one["transfer"]["seeds"] == [] and one["fgsm_eps"] == [] and one["cam_images"] == 0
+    results = study.Study(one, str(tmp_path / "check"), str(tmp_path / "data"), log=lambda m: None).run()
+    assert results["cam_png"] is None and results["fgsm"] == {"saliencymix": []}
+    (tmp_path / "study").mkdir()
+    run = results["classify"]["saliencymix"][0]
+    earlier = {"classify": {"saliencymix": [dict(run, seed=0), dict(run, seed=1, final_top1=12.5)]}}
+    (tmp_path / "study" / "study.json").write_text(json.dumps(earlier))
+    line = study.compare_with_study(results, str(tmp_path / "study" / "study.json"))
+    assert line == (f"saliencymix seed 1: final top-1 {run['final_top1']:.2f}, best {run['best_top1']:.2f}; "
+                    f"the study has 12.50, {run['best_top1']:.2f}")
+    assert "has no such run" in study.compare_with_study(results, str(tmp_path / "none.json"))
+
+
+def test_plan_execution_keys_are_checked(tmp_path):
+    plan = study.load_plan(_tiny_plan(tmp_path, []))
+    assert (plan["jobs"], plan["threads"], plan["eval_interval"]) == (1, 0, 1)  # the defaults
+    with pytest.raises(study.PlanError, match="jobs must be an integer >= 1, got 0"):
+        study.load_plan(_tiny_plan(tmp_path, [], jobs=0))
+    with pytest.raises(study.PlanError, match="eval_interval must be an integer >= 1"):
+        study.load_plan(_tiny_plan(tmp_path, [], eval_interval="5"))
+
+
 def test_run_study_tool_refuses_a_bad_plan(tmp_path):
     import subprocess
     import sys
     done = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "benchmarks", "run_study.py"), "--plan",
                            str(tmp_path / "none.yaml")], capture_output=True, text=True)
     assert done.returncode == 1 and "run_study: error: study plan" in done.stderr
+    tool = os.path.join(ROOT, "tools", "benchmarks", "run_study.py")
+    for only, out, message in (("cutmix", "x", "--only takes METHOD:SEED"),
+                               ("cutmix:0", "results/study", "give it another --out")):
+        done = subprocess.run([sys.executable, tool, "--only", only, "--out", out], capture_output=True, text=True,
+                              cwd=ROOT)
+        assert done.returncode == 1 and message in done.stderr
 
 
 def test_a_recipe_whose_baseline_does_not_fit_is_dropped_at_once(tmp_path, monkeypatch):

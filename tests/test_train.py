@@ -100,14 +100,20 @@ def test_saliencymix_batch_path(data, tmp_path):
 
 
 def test_eval_train_scores_the_training_split_without_augmentation(data, tmp_path):
-    r = run(["--data-dir", data, "--cutmix", "1.0", "--eval-train", "--output", tmp_path, "--experiment", "fit"]
-            + opts(epochs=2), cwd=tmp_path)
+    # --eval-interval 2 over 3 epochs: scored after the 2nd and the last epoch only
+    r = run(["--data-dir", data, "--cutmix", "1.0", "--eval-train", "--eval-interval", "2", "--output", tmp_path,
+             "--experiment", "fit"] + opts(epochs=3), cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert r.stderr.count("Train (clean): 32 images") == 2  # 4 classes x 8 training images, once per epoch
+    assert r.stderr.count("Train (clean): 32 images") == 2  # 4 classes x 8 training images, per scored epoch
+    assert r.stderr.count("Test: ") == 2 and "Epoch 1/3" not in r.stderr and "Epoch 2/3" in r.stderr
     _, rows = summary_epochs(os.path.join(tmp_path, "fit", "summary.csv"))
     assert list(rows[0]) == ["epoch", "train_loss", "train_clean_loss", "train_clean_top1", "train_clean_top5",
                              "eval_loss", "eval_top1", "eval_top5", "lr"]
-    for row in rows:
+    assert [row["epoch"] for row in rows] == ["0", "1", "2"] and float(rows[0]["train_loss"]) > 0
+    assert all(rows[0][k] == "" for k in ("train_clean_top1", "eval_loss", "eval_top1", "eval_top5"))
+    saved = sorted(f for f in os.listdir(os.path.join(tmp_path, "fit")) if f.startswith("checkpoint-"))
+    assert saved and "checkpoint-0.pth.tar" not in saved  # checkpoints at scored epochs only
+    for row in rows[1:]:
         assert 0.0 <= float(row["train_clean_top1"]) <= 100.0
         # the clean loss is a plain cross-entropy on unmixed images, not the mixed training loss
         assert float(row["train_clean_loss"]) != float(row["train_loss"])
@@ -140,7 +146,7 @@ def test_torchrun_two_processes_one_set_of_checkpoints(data, tmp_path):
 
 @pytest.mark.parametrize("case", ["missing_dir", "empty_class", "num_classes", "odd_batch", "no_val", "cifar",
                                   "data_file", "half_batch_path", "in_chans", "minmax", "official_method",
-                                  "erasing_before_mixing"])
+                                  "erasing_before_mixing", "eval_interval", "eval_interval_plateau"])
 def test_clear_errors(data, tmp_path, monkeypatch, case):
     import shutil
     monkeypatch.chdir(tmp_path)
@@ -182,6 +188,12 @@ def test_clear_errors(data, tmp_path, monkeypatch, case):
     elif case == "erasing_before_mixing":
         args += ["--saliencymix", "1", "--reprob", "0.25", "--no-prefetcher"]
         expect = "--reprob with --no-prefetcher erases with noise before the batch is mixed"
+    elif case == "eval_interval":
+        args += ["--eval-interval", "0"]
+        expect = "--eval-interval must be >= 1"
+    elif case == "eval_interval_plateau":
+        args += ["--eval-interval", "5", "--sched", "plateau"]
+        expect = "--sched plateau steps on each epoch's validation metric"
     elif case == "official_method":
         args += ["--saliencymix", "1", "--saliency-official", "--saliency-method", "frequency_tuned"]
         expect = "official=True reproduces the official code"

@@ -63,7 +63,8 @@ def run_name(name: str, seed: int) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + f"-seed{seed}"
 
 
-def train_once(name: str, flags: List[str], seed: int, args, out_dir: str, log, reuse: bool = False) -> Dict:
+def train_once(name: str, flags: List[str], seed: int, args, out_dir: str, log, reuse: bool = False,
+               env: Dict[str, str] = None) -> Dict:
     """Train one variant and seed through ``tools/train.py``; its figures from summary.csv and the log.
 
     Args:
@@ -75,10 +76,13 @@ def train_once(name: str, flags: List[str], seed: int, args, out_dir: str, log, 
         log: a print-like function for progress lines.
         reuse: a run folder whose ``result.json`` records the same command is not trained again
             (so a study can be stopped and continued); otherwise the folder is overwritten.
+        env: environment variables set for the trainer on top of ours (e.g. ``OMP_NUM_THREADS``).
 
     Returns:
-        final_top1, best_top1, curve (validation top-1 per epoch), img_s (median over epochs),
-        wall_s, and train_clean_top1 (final) when the run scored its training split (--eval-train).
+        final_top1, best_top1 (over the scored epochs), curve (validation top-1 of each scored epoch),
+        curve_epochs (those epochs, counted from 1: every epoch unless ``--eval-interval``), img_s
+        (median over epochs), wall_s, and train_clean_top1 (final) when the run scored its training
+        split (--eval-train).
     """
     trainer = os.path.join(ROOT, "tools", "train.py")
     if not os.path.isfile(trainer):
@@ -95,14 +99,14 @@ def train_once(name: str, flags: List[str], seed: int, args, out_dir: str, log, 
         return saved
     log(f"[accuracy] {name}, seed {seed}: {' '.join(cmd[1:])}")
     start = time.time()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
     wall = time.time() - start
     if proc.returncode != 0:
         raise RuntimeError(f"training failed ({name}, seed {seed}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    rows = read_summary(os.path.join(folder, "summary.csv"))
+    rows = [r for r in read_summary(os.path.join(folder, "summary.csv")) if "eval_top1" in r]  # scored epochs
     rates = [float(m) for m in RATE.findall(proc.stdout + proc.stderr)]
     result = {"final_top1": rows[-1]["eval_top1"], "best_top1": max(r["eval_top1"] for r in rows),
-              "curve": [r["eval_top1"] for r in rows],
+              "curve": [r["eval_top1"] for r in rows], "curve_epochs": [int(r["epoch"]) + 1 for r in rows],
               "img_s": float(np.median(rates)) if rates else float("nan"), "wall_s": wall}
     if "train_clean_top1" in rows[-1]:
         result["train_clean_top1"] = rows[-1]["train_clean_top1"]

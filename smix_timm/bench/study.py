@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Callable, Dict, List
 
@@ -37,6 +38,9 @@ from smix_timm.synthetic.classification import OBJECT_AREA
 
 TOOLS = os.path.join(ROOT, "tools")
 PLAN_KEYS = {"data", "voc", "epochs", "seeds", "methods", "reference", "transfer", "fgsm_eps", "cam_images"}
+# How the runs execute (not what they learn from): validation every N epochs, runs side by side,
+# CPU threads per run. A run's figures depend on its thread count, so it is fixed per run.
+RUN_DEFAULTS = {"eval_interval": 1, "jobs": 1, "threads": 0}  # threads 0: torch's default
 
 
 class PlanError(ValueError):
@@ -58,7 +62,7 @@ def load_plan(path: str) -> Dict:
         plan = yaml.safe_load(f)
     if not isinstance(plan, dict):
         raise PlanError(f"{path} must hold a mapping (data, epochs, seeds, methods, ...)")
-    missing, unknown = PLAN_KEYS - set(plan), set(plan) - PLAN_KEYS
+    missing, unknown = PLAN_KEYS - set(plan), set(plan) - PLAN_KEYS - set(RUN_DEFAULTS)
     if missing or unknown:
         raise PlanError(f"{path}: missing keys {sorted(missing)}, unknown keys {sorted(unknown)}")
     if plan["reference"] not in plan["methods"]:
@@ -68,7 +72,31 @@ def load_plan(path: str) -> Dict:
         if not os.path.isfile(config):
             raise PlanError(f"{path}: the config of method {key!r}, {config}, does not exist")
         method["config"] = config
+    for key, default in RUN_DEFAULTS.items():
+        plan.setdefault(key, default)
+        if not isinstance(plan[key], int) or plan[key] < (0 if key == "threads" else 1):
+            raise PlanError(f"{path}: {key} must be an integer >= {0 if key == 'threads' else 1}, got {plan[key]!r}")
     return plan
+
+
+def only_run(plan: Dict, method: str, seed: int) -> Dict:
+    """The plan cut to the classification of one method and seed (to check one figure of the tables).
+
+    Raises:
+        PlanError: ``method`` is not in the plan.
+    """
+    if method not in plan["methods"]:
+        raise PlanError(f"--only {method}:{seed}: the plan's methods are {list(plan['methods'])}")
+    return dict(plan, methods={method: plan["methods"][method]}, seeds=[seed], reference=method,
+                transfer=dict(plan["transfer"], seeds=[]), fgsm_eps=[], cam_images=0)
+
+
+def _in_parallel(jobs: int, tasks: List[Callable[[], Dict]]) -> List[Dict]:
+    """Run ``tasks`` with at most ``jobs`` at a time (each starts a subprocess); results in task order."""
+    if jobs == 1:
+        return [task() for task in tasks]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(lambda task: task(), tasks))
 
 
 def _run_tool(cmd: List[str], log_path: str, env: Dict[str, str] = None) -> str:
@@ -95,7 +123,10 @@ class Study:
         self.voc_root = os.path.abspath(os.path.join(
             data_root, f"voc-train{plan['voc']['train']}-test{plan['voc']['test']}"))
         jobs = len(plan["methods"]) * (len(plan["seeds"]) + len(plan["transfer"]["seeds"]))
-        self.progress = Progress(jobs + (len(plan["seeds"]) if plan["fgsm_eps"] else 0) + 1, log, "study")
+        self.progress = Progress(jobs + (len(plan["seeds"]) if plan["fgsm_eps"] else 0) + bool(plan["cam_images"]),
+                                 log, "study", parallel=plan["jobs"])
+        self.env = {"OMP_NUM_THREADS": str(plan["threads"]), "MKL_NUM_THREADS": str(plan["threads"])} \
+            if plan["threads"] else {}
 
     def make_data(self) -> None:
         built_in_split(self.data_root, *self.split, seed=self.plan["data"]["seed"])
@@ -108,51 +139,64 @@ class Study:
     def run_dir(self, method: str, seed: int) -> str:
         return os.path.join(self.out, "classify", run_name(method, seed))
 
+    def classify_one(self, key: str, seed: int) -> Dict:
+        """Train (or read back) one method and seed; the figures of :func:`accuracy.train_once`."""
+        method = self.plan["methods"][key]
+        started = self.progress.start(f"classify {key} seed {seed}")
+        extra = ["--eval-interval", str(self.plan["eval_interval"])] if self.plan["eval_interval"] > 1 else []
+        args = SimpleNamespace(config=method["config"], data_dir=self.cls_root, epochs=self.plan["epochs"],
+                               extra=extra)
+        done_before = os.path.isfile(os.path.join(self.run_dir(key, seed), RESULT))
+        result = train_once(key, [], seed, args, os.path.join(self.out, "classify"), lambda m: None, reuse=True,
+                            env=self.env)
+        self.progress.finish(started, ran=not done_before)
+        self.log(f"[study]   {key} seed {seed}: final top-1 {result['final_top1']:.2f}, "
+                 f"best {result['best_top1']:.2f}")
+        return dict(result, seed=seed)
+
     def classify(self) -> Dict[str, List[Dict]]:
+        """Every method and seed, seed-major (the methods of one seed run close together in time)."""
+        runs = [(key, seed) for seed in self.plan["seeds"] for key in self.plan["methods"]]
+        done = _in_parallel(self.plan["jobs"], [lambda k=k, s=s: self.classify_one(k, s) for k, s in runs])
         results: Dict[str, List[Dict]] = {m: [] for m in self.plan["methods"]}
-        for seed in self.plan["seeds"]:
-            for key, method in self.plan["methods"].items():
-                started = self.progress.start(f"classify {key} seed {seed}")
-                args = SimpleNamespace(config=method["config"], data_dir=self.cls_root, epochs=self.plan["epochs"],
-                                       extra=[])
-                done_before = os.path.isfile(os.path.join(self.run_dir(key, seed), RESULT))
-                result = train_once(key, [], seed, args, os.path.join(self.out, "classify"), lambda m: None,
-                                    reuse=True)
-                self.progress.finish(started, ran=not done_before)
-                results[key].append(dict(result, seed=seed))
-                self.log(f"[study]   {key} seed {seed}: final top-1 {result['final_top1']:.2f}, "
-                         f"best {result['best_top1']:.2f}")
+        for (key, _), result in zip(runs, done):
+            results[key].append(result)
         return results
 
-    def transfer(self) -> Dict[str, List[Dict]]:
+    def transfer_one(self, key: str, seed: int) -> Dict:
+        """Fine-tune Faster R-CNN from one final checkpoint (mmdet's train.py), then VOC07-test mAP."""
         t = self.plan["transfer"]
         config = os.path.join(ROOT, t["config"])
-        env = {"SMIX_VOC_ROOT": self.voc_root.rstrip("/") + "/"}
+        env = dict(self.env, SMIX_VOC_ROOT=self.voc_root.rstrip("/") + "/")
+        started = self.progress.start(f"transfer {key} seed {seed}")
+        checkpoint = os.path.join(self.run_dir(key, seed), "last.pth.tar")
+        work = os.path.join(self.out, "transfer", f"{key}-seed{seed}")
+        command = [os.path.join(TOOLS, "mmdet", "mmdet_train.py"), config, "--work-dir", work,
+                   "--cfg-options", *detection_options(checkpoint, t["iters"], seed)]
+        result = read_record(work, command)
+        ran = result is None
+        if ran:
+            os.makedirs(work, exist_ok=True)
+            _run_tool([sys.executable, *command], os.path.join(work, "train.log"), env)
+            out = _run_tool([sys.executable, os.path.join(TOOLS, "mmdet", "mmdet_test.py"), config,
+                             os.path.join(work, f"iter_{t['iters']}.pth"), "--work-dir",
+                             os.path.join(work, "test")], os.path.join(work, "test.log"), env)
+            voc_map = read_voc_map(out)
+            if voc_map is None:
+                raise RuntimeError(f"mmdet's test.py printed no pascal_voc/mAP; see {work}/test.log")
+            result = {"mAP": voc_map}
+            write_record(work, command, result)
+        self.progress.finish(started, ran)
+        self.log(f"[study]   {key} seed {seed}: VOC07-test mAP {result['mAP']:.2f}")
+        return dict(result, seed=seed)
+
+    def transfer(self) -> Dict[str, List[Dict]]:
+        """VOC07-test mAP from the final checkpoints of the plan's transfer seeds (every method)."""
+        runs = [(key, seed) for seed in self.plan["transfer"]["seeds"] for key in self.plan["methods"]]
+        done = _in_parallel(self.plan["jobs"], [lambda k=k, s=s: self.transfer_one(k, s) for k, s in runs])
         results: Dict[str, List[Dict]] = {m: [] for m in self.plan["methods"]}
-        for seed in t["seeds"]:
-            for key in self.plan["methods"]:
-                started = self.progress.start(f"transfer {key} seed {seed}")
-                checkpoint = os.path.join(self.run_dir(key, seed), "last.pth.tar")
-                work = os.path.join(self.out, "transfer", f"{key}-seed{seed}")
-                command = [os.path.join(TOOLS, "mmdet", "mmdet_train.py"), config, "--work-dir", work,
-                           "--cfg-options", *detection_options(checkpoint, t["iters"], seed)]
-                result = read_record(work, command)
-                if result is None:
-                    os.makedirs(work, exist_ok=True)
-                    _run_tool([sys.executable, *command], os.path.join(work, "train.log"), env)
-                    out = _run_tool([sys.executable, os.path.join(TOOLS, "mmdet", "mmdet_test.py"), config,
-                                     os.path.join(work, f"iter_{t['iters']}.pth"), "--work-dir",
-                                     os.path.join(work, "test")], os.path.join(work, "test.log"), env)
-                    voc_map = read_voc_map(out)
-                    if voc_map is None:
-                        raise RuntimeError(f"mmdet's test.py printed no pascal_voc/mAP; see {work}/test.log")
-                    result = {"mAP": voc_map}
-                    write_record(work, command, result)
-                    self.progress.finish(started, ran=True)
-                else:
-                    self.progress.finish(started, ran=False)
-                results[key].append(dict(result, seed=seed))
-                self.log(f"[study]   {key} seed {seed}: VOC07-test mAP {result['mAP']:.2f}")
+        for (key, _), result in zip(runs, done):
+            results[key].append(result)
         return results
 
     def fgsm(self) -> Dict[str, List[Dict]]:
@@ -197,10 +241,26 @@ class Study:
         results = {"plan": self.plan, "classify": self.classify()}
         results["transfer"] = self.transfer()
         results["fgsm"] = self.fgsm()
-        results["cam_png"] = self.cam()
+        results["cam_png"] = self.cam() if self.plan["cam_images"] else None
         with open(os.path.join(self.out, "study.json"), "w") as f:
             json.dump(results, f, indent=1)
         return results
+
+
+def compare_with_study(results: Dict, study_json: str) -> str:
+    """One line per run of ``results`` (an :func:`only_run` study): its figures beside the study's."""
+    earlier = {}
+    if os.path.isfile(study_json):
+        with open(study_json) as f:
+            earlier = json.load(f)["classify"]
+    lines = []
+    for method, runs in results["classify"].items():
+        for run in runs:
+            line = f"{method} seed {run['seed']}: final top-1 {run['final_top1']:.2f}, best {run['best_top1']:.2f}"
+            before = [r for r in earlier.get(method, []) if r["seed"] == run["seed"]]
+            lines.append(line + (f"; the study has {before[0]['final_top1']:.2f}, {before[0]['best_top1']:.2f}"
+                                 if before else f"; {study_json} has no such run to compare with"))
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------------- tables
@@ -244,7 +304,7 @@ def draw_curves(results: Dict[str, List[Dict]], names: Dict[str, str], path: str
     fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
     for method, runs in results.items():
         curves = np.array([r["curve"] for r in runs], dtype=float)
-        epochs = np.arange(1, curves.shape[1] + 1)
+        epochs = np.array(runs[0].get("curve_epochs") or range(1, curves.shape[1] + 1))
         line, = ax.plot(epochs, curves.mean(0), label=f"{names[method]} (n={len(runs)})")
         ax.fill_between(epochs, curves.min(0), curves.max(0), color=line.get_color(), alpha=0.15)
     ax.set_xlabel("epoch")
