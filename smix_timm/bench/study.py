@@ -11,8 +11,10 @@ run), the seeds, the detection recipe for transfer and the FGSM epsilons. Stages
   3. fgsm       top-1 under FGSM at the plan's epsilons (tools/analysis/fgsm.py), every checkpoint
   4. cam        class activation maps of the first seed's checkpoints (tools/analysis/cam.py)
 
-Every run leaves a record (its command and figures) in its folder; a record with the same command
-is read back instead of run again, so the study can be stopped and continued.
+Stages 1-3 form one queue of runs, ``jobs`` of them at a time (each with ``threads`` CPU threads);
+a transfer or FGSM run starts as soon as the checkpoints it reads exist. Every run leaves a record
+(its command and figures) in its folder; a record with the same command is read back instead of run
+again, so the study can be stopped and continued.
 
 Command line: ``python tools/benchmarks/run_study.py --plan configs/study/study.yaml``.
 """
@@ -23,7 +25,7 @@ import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Callable, Dict, List
 
@@ -91,14 +93,6 @@ def only_run(plan: Dict, method: str, seed: int) -> Dict:
                 transfer=dict(plan["transfer"], seeds=[]), fgsm_eps=[], cam_images=0)
 
 
-def _in_parallel(jobs: int, tasks: List[Callable[[], Dict]]) -> List[Dict]:
-    """Run ``tasks`` with at most ``jobs`` at a time (each starts a subprocess); results in task order."""
-    if jobs == 1:
-        return [task() for task in tasks]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(lambda task: task(), tasks))
-
-
 def _run_tool(cmd: List[str], log_path: str, env: Dict[str, str] = None) -> str:
     with open(log_path, "w") as logfile:
         proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, **(env or {})), stdout=subprocess.PIPE,
@@ -154,15 +148,6 @@ class Study:
                  f"best {result['best_top1']:.2f}")
         return dict(result, seed=seed)
 
-    def classify(self) -> Dict[str, List[Dict]]:
-        """Every method and seed, seed-major (the methods of one seed run close together in time)."""
-        runs = [(key, seed) for seed in self.plan["seeds"] for key in self.plan["methods"]]
-        done = _in_parallel(self.plan["jobs"], [lambda k=k, s=s: self.classify_one(k, s) for k, s in runs])
-        results: Dict[str, List[Dict]] = {m: [] for m in self.plan["methods"]}
-        for (key, _), result in zip(runs, done):
-            results[key].append(result)
-        return results
-
     def transfer_one(self, key: str, seed: int) -> Dict:
         """Fine-tune Faster R-CNN from one final checkpoint (mmdet's train.py), then VOC07-test mAP."""
         t = self.plan["transfer"]
@@ -190,39 +175,26 @@ class Study:
         self.log(f"[study]   {key} seed {seed}: VOC07-test mAP {result['mAP']:.2f}")
         return dict(result, seed=seed)
 
-    def transfer(self) -> Dict[str, List[Dict]]:
-        """VOC07-test mAP from the final checkpoints of the plan's transfer seeds (every method)."""
-        runs = [(key, seed) for seed in self.plan["transfer"]["seeds"] for key in self.plan["methods"]]
-        done = _in_parallel(self.plan["jobs"], [lambda k=k, s=s: self.transfer_one(k, s) for k, s in runs])
-        results: Dict[str, List[Dict]] = {m: [] for m in self.plan["methods"]}
-        for (key, _), result in zip(runs, done):
-            results[key].append(result)
-        return results
-
-    def fgsm(self) -> Dict[str, List[Dict]]:
+    def fgsm_one(self, seed: int) -> List[Dict]:
+        """FGSM top-1 of every method's final checkpoint of ``seed`` (tools/analysis/fgsm.py): CSV rows."""
         eps = [float(e) for e in self.plan["fgsm_eps"]]
-        results: Dict[str, List[Dict]] = {m: [] for m in self.plan["methods"]}
-        for seed in self.plan["seeds"] if eps else []:
-            started = self.progress.start(f"fgsm seed {seed}")
-            keys = list(self.plan["methods"])
-            folder = os.path.join(self.out, "fgsm", f"seed{seed}")
-            command = [os.path.join(TOOLS, "analysis", "fgsm.py"),
-                       *[os.path.join(self.run_dir(k, seed), "last.pth.tar") for k in keys], "--labels", *keys,
-                       "--data-dir", self.cls_root, "--eps", *[str(e) for e in eps], "--workers", "0",
-                       "--out", folder]
-            rows = read_record(folder, command)
-            ran = rows is None
-            if ran:
-                os.makedirs(folder, exist_ok=True)
-                _run_tool([sys.executable, *command], os.path.join(folder, "fgsm.log"))
-                with open(os.path.join(folder, "fgsm.csv")) as f:
-                    rows = list(csv.DictReader(f))
-                write_record(folder, command, rows)
-            self.progress.finish(started, ran)
-            for row in rows:
-                results[row["checkpoint"]].append(dict(seed=seed, clean=float(row["clean"]),
-                                                       **{f"eps {e:g}": float(row[f"eps_{e:g}"]) for e in eps}))
-        return results
+        started = self.progress.start(f"fgsm seed {seed}")
+        keys = list(self.plan["methods"])
+        folder = os.path.join(self.out, "fgsm", f"seed{seed}")
+        command = [os.path.join(TOOLS, "analysis", "fgsm.py"),
+                   *[os.path.join(self.run_dir(k, seed), "last.pth.tar") for k in keys], "--labels", *keys,
+                   "--data-dir", self.cls_root, "--eps", *[str(e) for e in eps], "--workers", "0",
+                   "--out", folder]
+        rows = read_record(folder, command)
+        ran = rows is None
+        if ran:
+            os.makedirs(folder, exist_ok=True)
+            _run_tool([sys.executable, *command], os.path.join(folder, "fgsm.log"), self.env)
+            with open(os.path.join(folder, "fgsm.csv")) as f:
+                rows = list(csv.DictReader(f))
+            write_record(folder, command, rows)
+        self.progress.finish(started, ran)
+        return rows
 
     def cam(self) -> str:
         started = self.progress.start("class activation maps")
@@ -236,15 +208,41 @@ class Study:
         return os.path.join(folder, "cam.png")
 
     def run(self) -> Dict:
+        """Every stage, as one queue of runs with ``jobs`` going at once: the classification runs
+        seed-major (the methods of one seed close together in time), then transfer and FGSM, each
+        starting as soon as the checkpoints it reads exist; the CAM grid last. Returns all figures
+        (also written to study.json)."""
         os.makedirs(self.out, exist_ok=True)
         self.make_data()
-        results = {"plan": self.plan, "classify": self.classify()}
-        results["transfer"] = self.transfer()
-        results["fgsm"] = self.fgsm()
+        methods, seeds = list(self.plan["methods"]), self.plan["seeds"]
+        with ThreadPoolExecutor(max_workers=self.plan["jobs"]) as pool:
+            trained = {(k, s): pool.submit(self.classify_one, k, s) for s in seeds for k in methods}
+            transfer = {(k, s): pool.submit(_after, [trained[k, s]], self.transfer_one, k, s)
+                        for s in self.plan["transfer"]["seeds"] for k in methods}
+            fgsm = {s: pool.submit(_after, [trained[k, s] for k in methods], self.fgsm_one, s)
+                    for s in (seeds if self.plan["fgsm_eps"] else [])}
+            results = {"plan": self.plan,
+                       "classify": {k: [trained[k, s].result() for s in seeds] for k in methods},
+                       "transfer": {k: [transfer[k, s].result() for s in self.plan["transfer"]["seeds"]]
+                                    for k in methods},
+                       "fgsm": {k: [] for k in methods}}
+            eps = [float(e) for e in self.plan["fgsm_eps"]]
+            for seed, rows in ((s, fgsm[s].result()) for s in fgsm):
+                for row in rows:
+                    results["fgsm"][row["checkpoint"]].append(
+                        dict(seed=seed, clean=float(row["clean"]), **{f"eps {e:g}": float(row[f"eps_{e:g}"])
+                                                                       for e in eps}))
         results["cam_png"] = self.cam() if self.plan["cam_images"] else None
         with open(os.path.join(self.out, "study.json"), "w") as f:
             json.dump(results, f, indent=1)
         return results
+
+
+def _after(needed: List[Future], task: Callable, *args):
+    """Wait for the runs ``task`` reads (re-raising their error), then run it."""
+    for future in needed:
+        future.result()
+    return task(*args)
 
 
 def compare_with_study(results: Dict, study_json: str) -> str:
