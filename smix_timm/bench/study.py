@@ -116,9 +116,11 @@ class Study:
         self.cls_root = os.path.abspath(os.path.join(data_root, data_name(*self.split)))
         self.voc_root = os.path.abspath(os.path.join(
             data_root, f"voc-train{plan['voc']['train']}-test{plan['voc']['test']}"))
-        jobs = len(plan["methods"]) * (len(plan["seeds"]) + len(plan["transfer"]["seeds"]))
-        self.progress = Progress(jobs + (len(plan["seeds"]) if plan["fgsm_eps"] else 0) + bool(plan["cam_images"]),
-                                 log, "study", parallel=plan["jobs"])
+        methods = len(plan["methods"])
+        self.progress = Progress({"classify": methods * len(plan["seeds"]),
+                                  "transfer": methods * len(plan["transfer"]["seeds"]),
+                                  "fgsm": len(plan["seeds"]) if plan["fgsm_eps"] else 0,
+                                  "cam": 1 if plan["cam_images"] else 0}, log, "study", parallel=plan["jobs"])
         self.env = {"OMP_NUM_THREADS": str(plan["threads"]), "MKL_NUM_THREADS": str(plan["threads"])} \
             if plan["threads"] else {}
 
@@ -136,14 +138,14 @@ class Study:
     def classify_one(self, key: str, seed: int) -> Dict:
         """Train (or read back) one method and seed; the figures of :func:`accuracy.train_once`."""
         method = self.plan["methods"][key]
-        started = self.progress.start(f"classify {key} seed {seed}")
+        started = self.progress.start(f"classify {key} seed {seed}", "classify")
         extra = ["--eval-interval", str(self.plan["eval_interval"])] if self.plan["eval_interval"] > 1 else []
         args = SimpleNamespace(config=method["config"], data_dir=self.cls_root, epochs=self.plan["epochs"],
                                extra=extra)
         done_before = os.path.isfile(os.path.join(self.run_dir(key, seed), RESULT))
         result = train_once(key, [], seed, args, os.path.join(self.out, "classify"), lambda m: None, reuse=True,
                             env=self.env)
-        self.progress.finish(started, ran=not done_before)
+        self.progress.finish(started, not done_before, "classify")
         self.log(f"[study]   {key} seed {seed}: final top-1 {result['final_top1']:.2f}, "
                  f"best {result['best_top1']:.2f}")
         return dict(result, seed=seed)
@@ -153,7 +155,7 @@ class Study:
         t = self.plan["transfer"]
         config = os.path.join(ROOT, t["config"])
         env = dict(self.env, SMIX_VOC_ROOT=self.voc_root.rstrip("/") + "/")
-        started = self.progress.start(f"transfer {key} seed {seed}")
+        started = self.progress.start(f"transfer {key} seed {seed}", "transfer")
         checkpoint = os.path.join(self.run_dir(key, seed), "last.pth.tar")
         work = os.path.join(self.out, "transfer", f"{key}-seed{seed}")
         command = [os.path.join(TOOLS, "mmdet", "mmdet_train.py"), config, "--work-dir", work,
@@ -171,14 +173,14 @@ class Study:
                 raise RuntimeError(f"mmdet's test.py printed no pascal_voc/mAP; see {work}/test.log")
             result = {"mAP": voc_map}
             write_record(work, command, result)
-        self.progress.finish(started, ran)
+        self.progress.finish(started, ran, "transfer")
         self.log(f"[study]   {key} seed {seed}: VOC07-test mAP {result['mAP']:.2f}")
         return dict(result, seed=seed)
 
     def fgsm_one(self, seed: int) -> List[Dict]:
         """FGSM top-1 of every method's final checkpoint of ``seed`` (tools/analysis/fgsm.py): CSV rows."""
         eps = [float(e) for e in self.plan["fgsm_eps"]]
-        started = self.progress.start(f"fgsm seed {seed}")
+        started = self.progress.start(f"fgsm seed {seed}", "fgsm")
         keys = list(self.plan["methods"])
         folder = os.path.join(self.out, "fgsm", f"seed{seed}")
         command = [os.path.join(TOOLS, "analysis", "fgsm.py"),
@@ -193,18 +195,18 @@ class Study:
             with open(os.path.join(folder, "fgsm.csv")) as f:
                 rows = list(csv.DictReader(f))
             write_record(folder, command, rows)
-        self.progress.finish(started, ran)
+        self.progress.finish(started, ran, "fgsm")
         return rows
 
     def cam(self) -> str:
-        started = self.progress.start("class activation maps")
+        started = self.progress.start("class activation maps", "cam")
         seed, keys = self.plan["seeds"][0], list(self.plan["methods"])
         folder = os.path.join(self.out, "cam")
         _run_tool([sys.executable, os.path.join(TOOLS, "analysis", "cam.py"),
                    *[os.path.join(self.run_dir(k, seed), "last.pth.tar") for k in keys], "--labels", *keys,
                    "--data-dir", self.cls_root, "--num", str(self.plan["cam_images"]), "--out", folder],
                   os.path.join(self.out, "cam.log"))
-        self.progress.finish(started, ran=True)
+        self.progress.finish(started, True, "cam")
         return os.path.join(folder, "cam.png")
 
     def run(self) -> Dict:
