@@ -182,14 +182,16 @@ def test_only_retrains_one_run_and_sets_it_beside_the_study(tmp_path):
     assert one["transfer"]["seeds"] == [] and one["fgsm_eps"] == [] and one["cam_images"] == 0
     results = study.Study(one, str(tmp_path / "check"), str(tmp_path / "data"), log=lambda m: None).run()
     assert results["cam_png"] is None and results["fgsm"] == {"saliencymix": []}
-    (tmp_path / "study").mkdir()
     run = results["classify"]["saliencymix"][0]
-    earlier = {"classify": {"saliencymix": [dict(run, seed=0), dict(run, seed=1, final_top1=12.5)]}}
-    (tmp_path / "study" / "study.json").write_text(json.dumps(earlier))
-    line = study.compare_with_study(results, str(tmp_path / "study" / "study.json"))
+    folder = tmp_path / "study" / "classify" / "saliencymix-seed1"
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text(json.dumps({"command": [], "result": dict(run, final_top1=12.5)}))
+    line = study.compare_with_study(results, str(tmp_path / "study"))
     assert line == (f"saliencymix seed 1: final top-1 {run['final_top1']:.2f}, best {run['best_top1']:.2f}; "
-                    f"the study has 12.50, {run['best_top1']:.2f}")
-    assert "has no such run" in study.compare_with_study(results, str(tmp_path / "none.json"))
+                    f"the study has 12.50, {run['best_top1']:.2f} (the same validation curve over 1 scored epochs)")
+    (folder / "result.json").write_text(json.dumps({"command": [], "result": dict(run, curve=[-1.0])}))
+    assert "(a different validation curve" in study.compare_with_study(results, str(tmp_path / "study"))
+    assert "does not exist (the study has not finished" in study.compare_with_study(results, str(tmp_path))
 
 
 def test_plan_execution_keys_are_checked(tmp_path):

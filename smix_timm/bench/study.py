@@ -247,19 +247,23 @@ def _after(needed: List[Future], task: Callable, *args):
     return task(*args)
 
 
-def compare_with_study(results: Dict, study_json: str) -> str:
-    """One line per run of ``results`` (an :func:`only_run` study): its figures beside the study's."""
-    earlier = {}
-    if os.path.isfile(study_json):
-        with open(study_json) as f:
-            earlier = json.load(f)["classify"]
+def compare_with_study(results: Dict, study_out: str) -> str:
+    """One line per run of ``results`` (an :func:`only_run` study): its figures beside those the
+    study in ``study_out`` recorded for the same method and seed (read from the run's record, so
+    this works while the study is still running), and whether the validation curves are equal."""
     lines = []
     for method, runs in results["classify"].items():
         for run in runs:
             line = f"{method} seed {run['seed']}: final top-1 {run['final_top1']:.2f}, best {run['best_top1']:.2f}"
-            before = [r for r in earlier.get(method, []) if r["seed"] == run["seed"]]
-            lines.append(line + (f"; the study has {before[0]['final_top1']:.2f}, {before[0]['best_top1']:.2f}"
-                                 if before else f"; {study_json} has no such run to compare with"))
+            path = os.path.join(study_out, "classify", run_name(method, run["seed"]), RESULT)
+            if not os.path.isfile(path):
+                lines.append(f"{line}; {path} does not exist (the study has not finished this run)")
+                continue
+            with open(path) as f:
+                before = json.load(f)["result"]
+            same = "the same" if before["curve"] == run["curve"] else "a different"
+            lines.append(f"{line}; the study has {before['final_top1']:.2f}, {before['best_top1']:.2f} "
+                         f"({same} validation curve over {len(run['curve'])} scored epochs)")
     return "\n".join(lines)
 
 

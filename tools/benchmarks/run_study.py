@@ -39,7 +39,7 @@ def main(argv=None):
         sys.exit(f"run_study: error: {err}")
     results = study.Study(plan, args.out, args.data_root).run()
     if args.only:
-        print(study.compare_with_study(results, os.path.join(args.study, "study.json")))
+        print(study.compare_with_study(results, args.study))
     else:
         print(study.report(results, args.out))
 
