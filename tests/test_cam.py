@@ -14,7 +14,8 @@ from smix_timm.checkpoint import CheckpointError, load_timm_checkpoint, read_che
 
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
-    return resnet_checkpoint(tmp_path_factory.mktemp("r18") / "run", num_classes=3, img_size=32)
+    # 64 px: resnet18's last feature map is 2x2 (at 32 px it is 1x1 and CAM is refused)
+    return resnet_checkpoint(tmp_path_factory.mktemp("r18") / "run", num_classes=3, img_size=64)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def test_load_timm_checkpoint_ema_and_plain(ckpt, empty_allowlist):
     assert isinstance(raw["args"], argparse.Namespace)
     assert (info.arch, info.num_classes, info.weights, info.epoch) == ("resnet18", 3, "state_dict_ema", 0)
     assert not model.training
-    assert info.data_config["input_size"] == (3, 32, 32) and info.data_config["crop_pct"] == 1.0
+    assert info.data_config["input_size"] == (3, 64, 64) and info.data_config["crop_pct"] == 1.0
     torch.testing.assert_close(model.fc.bias, raw["state_dict_ema"]["fc.bias"])
     plain, info2 = load_timm_checkpoint(ckpt, use_ema=False)
     assert info2.weights == "state_dict"
@@ -111,6 +112,17 @@ def test_cam_reproduces_the_logits_of_a_linear_model():
     torch.testing.assert_close(out["cam"].mean(dim=(1, 2)), expected, rtol=1e-5, atol=1e-5)
 
 
+def test_a_constant_map_scales_to_zero_and_a_1x1_map_is_refused():
+    torch.manual_seed(0)
+    model = TinyLinearNet(num_classes=3).eval()
+    flat = cam.class_activation_maps(model, torch.full((1, 3, 8, 8), 0.3))  # every place alike
+    assert torch.equal(flat["cam01"], torch.zeros(1, 8, 8))  # not rounding noise blown up to [0, 1]
+    varied = cam.class_activation_maps(model, torch.randn(1, 3, 8, 8))
+    assert float(varied["cam01"].min()) == 0.0 and float(varied["cam01"].max()) == pytest.approx(1.0)
+    with pytest.raises(cam.CamError, match="last feature map is 1x1 for 32x32 inputs"):
+        cam.class_activation_maps(timm.create_model("resnet18", num_classes=3).eval(), torch.randn(1, 3, 32, 32))
+
+
 def test_models_without_a_linear_pooled_head_are_refused():
     with pytest.raises(cam.CamError, match="feature map"):
         cam.class_activation_maps(timm.create_model("test_vit", num_classes=3).eval(), torch.randn(1, 3, 64, 64))
@@ -120,7 +132,7 @@ def test_models_without_a_linear_pooled_head_are_refused():
 
 
 def test_cam_tool_two_checkpoints(tmp_path, ckpt, folder):
-    other = resnet_checkpoint(tmp_path / "second", num_classes=3, img_size=48, seed=1)
+    other = resnet_checkpoint(tmp_path / "second", num_classes=3, img_size=96, seed=1)
     out = tmp_path / "out"
     assert cam.main([ckpt, other, "--labels", "base", "smix", "--data-dir", folder, "--num", "2",
                      "--out", str(out)]) == 0
@@ -129,7 +141,7 @@ def test_cam_tool_two_checkpoints(tmp_path, ckpt, folder):
     records = json.load(open(os.path.join(out, "cam_summary.json")))
     assert len(records) == 4 and {r["label"] for r in records} == {"base", "smix"}
     for r in records:
-        assert r["cam_size"] == ([32, 32] if r["label"] == "base" else [48, 48])
+        assert r["cam_size"] == ([64, 64] if r["label"] == "base" else [96, 96])
         assert 0 <= r["predicted"] < 3 and 0.0 < r["score"] <= 1.0
         assert r["true_class"] in ("a", "b", "c")
     text = open(os.path.join(out, "cam_summary.txt")).read()
@@ -148,6 +160,8 @@ def test_cam_tool_images_and_errors(tmp_path, ckpt, folder, capsys):
     path = save_checkpoint(vit, timm.create_model("test_vit", num_classes=3), "test_vit", 3, 64)
     assert cam.main([path, "--images", images, "--out", str(out)]) == 2
     assert "feature map" in capsys.readouterr().err
+    assert cam.main([ckpt, "--images", images, "--img-size", "32", "--out", str(out)]) == 2
+    assert "last feature map is 1x1 for 32x32 inputs" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cam.main([ckpt, "--labels", "a", "b"])
 

@@ -95,18 +95,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _tiny_plan(tmp_path, transfer_seeds, **run):
-    """Two methods, two seeds, one epoch on 2 classes at 32 px (method configs written here); ``run``:
+    """Two methods, two seeds, one epoch on 2 classes at 64 px (a 2x2 last feature map for the CAM; method
+    configs written here); ``run``:
     the plan's optional execution keys (eval_interval, jobs, threads)."""
     import yaml
     base = yaml.safe_load(open(os.path.join(ROOT, "configs", "timm", "tiny_cpu_baseline.yaml")))
-    base.update(img_size=32, batch_size=8, validation_batch_size=8, workers=0, warmup_epochs=0)
+    base.update(img_size=64, batch_size=8, validation_batch_size=8, workers=0, warmup_epochs=0)
     methods = {}
     for key, name, extra in (("cutmix", "CutMix", {"cutmix": 1.0}),
                              ("saliencymix", "SaliencyMix", {"saliencymix": 1.0})):
         path = tmp_path / f"{key}.yaml"
         path.write_text(yaml.safe_dump(dict(base, **extra)))
         methods[key] = {"name": name, "config": str(path)}
-    plan = {"data": {"classes": 2, "train_per_class": 8, "val_per_class": 4, "size": 32, "seed": 0},
+    plan = {"data": {"classes": 2, "train_per_class": 8, "val_per_class": 4, "size": 64, "seed": 0},
             "voc": {"train": 8, "test": 4, "seed": 0}, "epochs": 1, "seeds": [0, 1], "methods": methods,
             "reference": "cutmix", "transfer": {"seeds": transfer_seeds, "iters": 2,
                                                 "config": "configs/mmdet/faster-rcnn_r18_fpn_tiny_voc0712.py"},

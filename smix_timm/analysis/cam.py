@@ -55,14 +55,24 @@ def class_activation_maps(model: torch.nn.Module, x: torch.Tensor, class_index=N
     """CAMs of a normalised batch x (B, 3, H, W).
 
     Returns dict: ``cam`` (B, H, W) raw CAM upsampled to the input size, ``cam01``
-    the same scaled to [0, 1] per image, ``logits`` (B, K), ``classes`` (B,) the
-    class each CAM is of (``class_index`` or the prediction).
+    the same scaled to [0, 1] per image (0 everywhere where the map is constant), ``logits``
+    (B, K), ``classes`` (B,) the class each CAM is of (``class_index`` or the prediction).
+
+    Raises:
+        CamError: the model has no (B, C, h, w) feature map, its map is 1x1 at this input size (a
+            CAM without location), its head is not linear over pooled features, or the class is
+            out of range.
     """
     feats = model.forward_features(x)
     if not isinstance(feats, torch.Tensor) or feats.dim() != 4:
         shape = tuple(feats.shape) if isinstance(feats, torch.Tensor) else type(feats).__name__
         raise CamError(f"CAM needs a (B, C, h, w) feature map from forward_features, {type(model).__name__} "
                        f"returns {shape}")
+    if feats.shape[-2] * feats.shape[-1] == 1:
+        raise CamError(f"{type(model).__name__}'s last feature map is 1x1 for {x.shape[-2]}x{x.shape[-1]} inputs, "
+                       "so its class activation map is one number per image and shows no location; use a "
+                       "model that keeps a spatial map at this size, or larger inputs (--img-size) if the "
+                       "model still classifies them (a model trained at one size often fails at 4x)")
     weight, bias = linear_head(model)
     if weight.shape[1] != feats.shape[1]:
         raise CamError(f"the classifier takes {weight.shape[1]} features but forward_features gives "
@@ -84,7 +94,9 @@ def class_activation_maps(model: torch.nn.Module, x: torch.Tensor, class_index=N
     cam = F.interpolate(cam.unsqueeze(1), size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
     low = cam.flatten(1).min(1).values.view(-1, 1, 1)
     high = cam.flatten(1).max(1).values.view(-1, 1, 1)
-    cam01 = (cam - low) / (high - low).clamp_min(1e-12)
+    span = high - low
+    flat = span <= 1e-6 * torch.maximum(high.abs(), low.abs())  # a constant map: no place stands out
+    cam01 = torch.where(flat, torch.zeros_like(cam), (cam - low) / span.clamp_min(1e-30))
     return dict(cam=cam, cam01=cam01, logits=logits, classes=classes)
 
 
