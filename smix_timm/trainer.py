@@ -190,6 +190,11 @@ class Step:
             self.optimizer.step()
 
 
+def mean_lr(optimizer) -> float:
+    """The learning rate of the optimizer's parameter groups, averaged (summary.csv's lr, the log's LR)."""
+    return sum(g["lr"] for g in optimizer.param_groups) / len(optimizer.param_groups)
+
+
 def train_epoch(epoch: int, model, loader, step: Step) -> OrderedDict:
     """One pass over the training data; logs progress every --log-interval updates."""
     args = step.args
@@ -267,7 +272,7 @@ def log_progress(epoch, in_epoch, updates, loss, average, images_since, since, s
     if not utils.is_primary(args):
         return
     rate = images_since * args.world_size / max(time.time() - since, 1e-9)
-    lr = sum(g["lr"] for g in step.optimizer.param_groups) / len(step.optimizer.param_groups)
+    lr = mean_lr(step.optimizer)
     log.info("Train: %d [%d/%d]  Loss: %.4g (avg %.4g)  LR: %.3e  %.1f images/s", epoch, in_epoch, updates,
              loss.item(), average, lr, rate)
     if args.save_images and step.out_dir:
@@ -413,7 +418,7 @@ def main(argv=None) -> None:
                     if train_eval_loader is not None:  # the same columns in every row
                         train_metrics.update((f"clean_{k}", v) for k, v in UNSCORED.items())
                     utils.update_summary(epoch, train_metrics, UNSCORED, filename=summary,
-                                         lr=sum(g["lr"] for g in optimizer.param_groups) / len(optimizer.param_groups))
+                                         lr=mean_lr(optimizer))
                 if scheduler is not None:
                     scheduler.step(epoch + 1)
                 continue
@@ -427,8 +432,7 @@ def main(argv=None) -> None:
                 metrics = evaluate(ema, eval_loader, args, device, autocast, label="Test (EMA)")
             if saver is not None:
                 saved_epoch = epoch
-                lrs = [g["lr"] for g in optimizer.param_groups]
-                utils.update_summary(epoch, train_metrics, metrics, filename=summary, lr=sum(lrs) / len(lrs))
+                utils.update_summary(epoch, train_metrics, metrics, filename=summary, lr=mean_lr(optimizer))
                 best = saver.save_checkpoint(epoch, metric=metrics[args.eval_metric])
                 left = int((num_epochs - epoch - 1) * (time.time() - epoch_start))
                 log.info("Epoch %d/%d: %s %.3f; about %dm%02ds left", epoch + 1, num_epochs, args.eval_metric,

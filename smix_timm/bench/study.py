@@ -177,8 +177,9 @@ class Study:
         self.log(f"[study]   {key} seed {seed}: VOC07-test mAP {result['mAP']:.2f}")
         return dict(result, seed=seed)
 
-    def fgsm_one(self, seed: int) -> List[Dict]:
-        """FGSM top-1 of every method's final checkpoint of ``seed`` (tools/analysis/fgsm.py): CSV rows."""
+    def fgsm_one(self, seed: int) -> Dict[str, Dict]:
+        """FGSM top-1 of every method's final checkpoint of ``seed`` (tools/analysis/fgsm.py): per method,
+        the seed, clean top-1 and top-1 at each epsilon ("eps 1", ...)."""
         eps = [float(e) for e in self.plan["fgsm_eps"]]
         started = self.progress.start(f"fgsm seed {seed}", "fgsm")
         keys = list(self.plan["methods"])
@@ -196,7 +197,8 @@ class Study:
                 rows = list(csv.DictReader(f))
             write_record(folder, command, rows)
         self.progress.finish(started, ran, "fgsm")
-        return rows
+        return {row["checkpoint"]: dict(seed=seed, clean=float(row["clean"]),
+                                        **{f"eps {e:g}": float(row[f"eps_{e:g}"]) for e in eps}) for row in rows}
 
     def cam(self) -> str:
         started = self.progress.start("class activation maps", "cam")
@@ -228,12 +230,9 @@ class Study:
                        "transfer": {k: [transfer[k, s].result() for s in self.plan["transfer"]["seeds"]]
                                     for k in methods},
                        "fgsm": {k: [] for k in methods}}
-            eps = [float(e) for e in self.plan["fgsm_eps"]]
-            for seed, rows in ((s, fgsm[s].result()) for s in fgsm):
-                for row in rows:
-                    results["fgsm"][row["checkpoint"]].append(
-                        dict(seed=seed, clean=float(row["clean"]), **{f"eps {e:g}": float(row[f"eps_{e:g}"])
-                                                                       for e in eps}))
+            for seed in fgsm:
+                for method, figures in fgsm[seed].result().items():
+                    results["fgsm"][method].append(figures)
         results["cam_png"] = self.cam() if self.plan["cam_images"] else None
         with open(os.path.join(self.out, "study.json"), "w") as f:
             json.dump(results, f, indent=1)
