@@ -21,6 +21,7 @@ from timm.data.mixup import mixup_target
 from . import placement
 from ._inputs import Constants, _as_channel_tensor, check_channels, check_mean_std, has_shared_rows
 from .apply import apply_mix, patch_box_pairs
+from .batch_assembly import stack_uint8_images
 from .official import official_box, official_peak
 from .params import SALIENCYMIX, MixConfig, MixParams, RandomSource, make_rng, sample_mix_params
 from .placement import BoxPair, check_border, check_scheme
@@ -300,10 +301,13 @@ class FastCollateSaliencyMix(_SaliencyMixing, FastCollateMixup):
                                  "all images of a batch must have one size")
             images.append(image)
             labels.append(int(label))
-        x = torch.stack(images)
+        x = stack_uint8_images(images)
         target = self._check_target(torch.tensor(labels, dtype=torch.int64), len(x))
         params = self.sample_params(len(x), x.shape[-2:])
-        x, target = self.mix_with_params(x, target, params, originals=images)
+        # Patches are read from the samples themselves when they are contiguous; views of interleaved
+        # (H, W, C) memory are slower to read box by box than a copy out of the contiguous batch.
+        originals = images if images[0].is_contiguous() else None
+        x, target = self.mix_with_params(x, target, params, originals=originals)
         if self.mode == "half":
             x, target = x[:len(x) // 2].contiguous(), target[:len(x) // 2]
         return x, target

@@ -50,3 +50,68 @@ def images_per_second(loader, passes: int = 1) -> float:
     if start is None or seen == 0:
         raise ValueError("the loader gave fewer than two batches; use more images or a smaller batch")
     return seen / (time.perf_counter() - start)
+
+
+def _best_ms(call: Callable[[], object], repeats: int) -> float:
+    call()  # warm-up (first-touch allocations, lazy imports)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best * 1e3
+
+
+def worker_costs(folder: str, batch_size: int = 64, repeats: int = 15, size: int = 224) -> Dict[str, float]:
+    """What one loader worker spends per batch, measured in this process on one thread (a worker's share).
+
+    The samples come from timm's own training transform on the JPEGs of ``folder`` (decode,
+    RandomResizedCrop, flip, ``MaybePILToTensor``); each collate then runs on the same samples.
+    Best of ``repeats``, in ms per batch. ``expected_ratio`` is the images/s ratio of a loader whose
+    worker does nothing else: (samples + CutMix collate) / (samples + SaliencyMix collate).
+
+    Args:
+        folder: an ImageFolder of JPEGs (``photos.write_jpeg_folder``).
+        batch_size: samples per batch.
+        repeats: timed repetitions of each part.
+        size: crop size.
+    Returns:
+        ms per batch of each part, and ``expected_ratio``.
+    """
+    from timm.data import create_transform
+    from timm.data.loader import fast_collate
+
+    from ..batch_assembly import stack_uint8_images
+    from ..saliency import native
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        dataset = ImageDataset(folder)
+        if len(dataset) < batch_size:
+            raise ValueError(f"{folder} holds {len(dataset)} images, fewer than one batch of {batch_size}")
+        dataset.transform = create_transform((3, size, size), is_training=True, use_prefetcher=True,
+                                             color_jitter=0.0)
+        samples = [dataset[i] for i in range(batch_size)]
+        images = [image for image, _ in samples]
+        collates = standard_collates()
+        cutmix = collates["timm FastCollateMixup (CutMix)"](8)
+        saliencymix = collates["FastCollateSaliencyMix"](8)
+        stacked = torch.stack(images)
+        costs = {
+            "samples (decode, crop, flip)": _best_ms(lambda: [dataset[i] for i in range(batch_size)], repeats),
+            "timm fast_collate (no mixing)": _best_ms(lambda: fast_collate(samples), repeats),
+            "timm FastCollateMixup (CutMix)": _best_ms(lambda: cutmix(samples), repeats),
+            "FastCollateSaliencyMix": _best_ms(lambda: saliencymix(samples), repeats),
+            "batch assembly, torch.stack": _best_ms(lambda: torch.stack(images), repeats),
+            "batch assembly, ours (cv2.split)": _best_ms(lambda: stack_uint8_images(images), repeats),
+        }
+        if native.load() is not None:
+            costs["fine_grained kernel (peaks only)"] = _best_ms(
+                lambda: native.fine_grained_u8_native(stacked, "rgb", 1, maps=None, peaks=True), repeats)
+    finally:
+        torch.set_num_threads(threads)
+    base = costs["samples (decode, crop, flip)"]
+    cutmix_batch = base + costs["timm FastCollateMixup (CutMix)"]
+    costs["expected_ratio"] = cutmix_batch / (base + costs["FastCollateSaliencyMix"])
+    return costs

@@ -17,7 +17,7 @@ import statistics
 
 import torch
 
-from smix_timm.bench.loader import build_loader, images_per_second, standard_collates
+from smix_timm.bench.loader import build_loader, images_per_second, standard_collates, worker_costs
 from smix_timm.bench.photos import write_jpeg_folder
 
 ANCHOR = "timm FastCollateMixup (CutMix)"
@@ -32,8 +32,24 @@ def main(argv=None) -> dict:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (each collate once per round)")
     parser.add_argument("--passes", type=int, default=2, help="passes over the images per measurement")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    parser.add_argument("--main-threads", type=int, default=None,
+                        help="torch threads of the main process, which normalises the batches "
+                             "(default: torch's own choice)")
+    parser.add_argument("--cost-repeats", type=int, default=15,
+                        help="repeats of the one-thread cost breakdown per batch (0: skip it)")
     args = parser.parse_args(argv)
+    if args.main_threads is not None:
+        torch.set_num_threads(args.main_threads)
     write_jpeg_folder(args.data, args.images)
+    costs = None
+    if args.cost_repeats > 0:
+        costs = worker_costs(args.data, args.batch, args.cost_repeats)
+        print(f"One worker's costs per batch of {args.batch}, one thread, best of {args.cost_repeats}:")
+        for name, value in costs.items():
+            if name != "expected_ratio":
+                print(f"  {name:40s} {value:8.2f} ms")
+        print(f"  expected images/s ratio of a worker-bound loader, SaliencyMix to CutMix: "
+              f"{costs['expected_ratio']:.3f}x", flush=True)
     print(f"{args.images} JPEGs in {args.data}, batch {args.batch}, {args.workers} worker(s), "
           f"{torch.get_num_threads()} main-process threads; {args.rounds} rounds x {args.passes} passes", flush=True)
     collates = standard_collates()
@@ -45,7 +61,8 @@ def main(argv=None) -> dict:
             del loader
         line = ", ".join(f"{name.split(' (')[0]} {rate[-1]:.1f}" for name, rate in rates.items())
         print(f"  round {r + 1}/{args.rounds}: images/s {line}", flush=True)
-    results = {"images": args.images, "batch": args.batch, "workers": args.workers, "collates": {}}
+    results = {"images": args.images, "batch": args.batch, "workers": args.workers,
+               "main_threads": torch.get_num_threads(), "worker_costs_ms": costs, "collates": {}}
     print(f"\n{'collate':34s} {'median img/s':>12s} {'vs CutMix (median of per-round ratios)':>40s}")
     for name, values in rates.items():
         ratios = [v / a for v, a in zip(values, rates[ANCHOR])]
