@@ -80,6 +80,12 @@ def test_loader_benchmark_runs_timms_loader_on_generated_jpegs(tmp_path):
     assert collates["timm FastCollateMixup (CutMix)"]["median_ratio"] == 1.0
     assert all(c["median"] > 0 for c in collates.values())
     assert "FastCollateSaliencyMix" in printed
+    costs = results["worker_costs_ms"]
+    assert {"samples (decode, crop, flip)", "timm FastCollateMixup (CutMix)", "FastCollateSaliencyMix",
+            "batch assembly, torch.stack", "batch assembly, ours (cv2.split)",
+            "fine_grained kernel (peaks only)"} <= set(costs)
+    assert all(value > 0 for value in costs.values())
+    assert "expected images/s ratio" in printed
     stamp = files[0].stat().st_mtime_ns
     assert write_jpeg_folder(str(data), 24) == 24 and files[0].stat().st_mtime_ns == stamp  # reused, not rewritten
     (data / "mine.txt").write_text("a user's file")
