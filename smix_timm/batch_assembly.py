@@ -2,10 +2,10 @@
 
 timm's prefetcher transforms end in ``MaybePILToTensor`` / ``ToNumpy``: each sample is a
 (C, H, W) view of the decoded image's interleaved (H, W, C) memory, not a contiguous array.
-``torch.stack`` gathers such views byte by byte: ~5.5 ms for 64 samples of 3x224x224 on one
-core, more than the fine_grained kernel's whole batch. Splitting each interleaved image into
-its three planes with OpenCV's vectorised ``cv2.split``, straight into the batch, gives the
-same bytes in ~0.5 ms (``tools/benchmarks/benchmark_loader.py`` reports both).
+``torch.stack`` gathers such views byte by byte: 5.4 ms for 64 samples of 3x224x224 on one
+AMD EPYC core, two thirds of the fine_grained kernel's whole batch. Splitting each interleaved
+image into its three planes with OpenCV's vectorised ``cv2.split``, straight into the batch,
+gives the same bytes in 0.7 ms (``tools/benchmarks/benchmark_loader.py`` reports both).
 """
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def stack_uint8_images(images: Sequence[torch.Tensor]) -> torch.Tensor:
 
 
 def batch_is_interleaved(images: Sequence[torch.Tensor]) -> bool:
-    """Whether ``stack_uint8_images`` takes its fast path for these samples (benchmarks report it)."""
+    """Whether ``stack_uint8_images`` takes its fast path for these samples."""
     return interleaved_rgb_views(images) is not None and _cv2() is not None
 
 
