@@ -14,6 +14,7 @@ import torch
 from timm.data import FastCollateMixup, ImageDataset, create_loader
 
 from ..mix import FastCollateSaliencyMix
+from .speed import timed
 
 CollateFactory = Callable[[int], Optional[Callable]]
 
@@ -53,13 +54,8 @@ def images_per_second(loader, passes: int = 1) -> float:
 
 
 def _best_ms(call: Callable[[], object], repeats: int) -> float:
-    call()  # warm-up (first-touch allocations, lazy imports)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        best = min(best, time.perf_counter() - start)
-    return best * 1e3
+    """``speed.timed`` (best of ``repeats`` after a warm-up call) in ms."""
+    return 1e3 * timed(call, repeats)
 
 
 def worker_costs(folder: str, batch_size: int = 64, repeats: int = 15, size: int = 224) -> Dict[str, float]:
