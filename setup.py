@@ -8,6 +8,8 @@ from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KERNEL = "smix_timm/saliency/fine_grained_kernel.c"
+BATCH_OPS = "smix_timm/saliency/batch_kernel.c"
+DISPATCH_HEADER = "smix_timm/saliency/simd_dispatch.h"
 
 
 class BuildKernel(build_ext):
@@ -31,9 +33,13 @@ class BuildKernel(build_ext):
         super().build_extension(ext)
 
 
-def _sha256(path):
-    with open(os.path.join(HERE, path), "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+def _sha256(*paths):
+    """sha256 of the files' bytes one after the other (smix_timm.saliency.native computes the same)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(os.path.join(HERE, path), "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()
 
 
 setup(
@@ -45,11 +51,12 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["smix_timm", "smix_timm.*", "smix_mmdet", "smix_mmdet.*"]),
-    package_data={"smix_timm.saliency": ["fine_grained_kernel.c"]},
+    package_data={"smix_timm.saliency": ["fine_grained_kernel.c", "batch_kernel.c", "simd_dispatch.h"]},
     ext_modules=[Extension(
         "smix_timm.saliency._fine_grained",
-        sources=[KERNEL, "smix_timm/saliency/_fine_grained_module.c"],
-        define_macros=[("SMIX_SOURCE_SHA256", '"%s"' % _sha256(KERNEL))],
+        sources=[KERNEL, BATCH_OPS, "smix_timm/saliency/_fine_grained_module.c"],
+        define_macros=[("SMIX_SOURCE_SHA256", '"%s"' % _sha256(KERNEL, BATCH_OPS, DISPATCH_HEADER))],
+        depends=[DISPATCH_HEADER],
         # Without a compiler the install still succeeds; the package then says once, at the first
         # saliency call, that it runs the slower eager path (same results).
         optional=True,

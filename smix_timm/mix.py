@@ -11,7 +11,7 @@ they mix exactly like Mixup/CutMix. A step is: random params
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -22,9 +22,9 @@ from . import placement
 from ._inputs import Constants, _as_channel_tensor, check_channels, check_mean_std, has_shared_rows
 from .apply import apply_mix, patch_box_pairs
 from .batch_assembly import stack_uint8_images
-from .official import official_box, official_peak
+from .official import official_boxes, official_peak
 from .params import SALIENCYMIX, MixConfig, MixParams, RandomSource, make_rng, sample_mix_params
-from .placement import BoxPair, check_border, check_scheme
+from .placement import BoxPairs, check_border, check_scheme
 from .saliency import check_backend, resolve_method, saliency_peaks
 
 
@@ -119,35 +119,36 @@ class _SaliencyMixing(Mixup):
         std = _as_channel_tensor(self.std, c, "std", image)[0]
         return (image.float() / 255.0 - mean) / std
 
-    def saliency_box_pairs(self, x: torch.Tensor, params: MixParams) -> List[Optional[BoxPair]]:
-        """Source/target boxes of the SaliencyMix samples (deterministic given x and params)."""
+    def saliency_box_pairs(self, x: torch.Tensor, params: MixParams) -> BoxPairs:
+        """Source/target boxes of the SaliencyMix samples (deterministic given x and params).
+
+        Returns:
+            ``placement.BoxPairs`` of B rows (``pairs[i]`` is sample i's (source, target) or None).
+        """
         batch, height, width = len(x), x.shape[-2], x.shape[-1]
         chosen = np.flatnonzero(params.kind == SALIENCYMIX)
-        pairs: List[Optional[BoxPair]] = [None] * batch
         if not len(chosen):
-            return pairs
+            return BoxPairs.empty(batch)
         if self.official:
             # One map per batch, from the source of sample 0 (timm pairs i with B-1-i).
             peak = official_peak(self._official_source(x, batch - 1))
-            for i in chosen:
-                box = official_box(peak, float(params.lam[i]), height, width)
-                pairs[i] = (box, box)
+            pairs = BoxPairs.empty(batch)
+            pairs.source[chosen] = pairs.target[chosen] = official_boxes(peak, params.lam[chosen], height, width)
+            pairs.has_patch[chosen] = True
             return pairs
         needed = placement.images_needed(batch, chosen, self.scheme, self.per)
         # every image needed (the usual per-sample case): no gather copy of the batch
         images = x if len(needed) == batch else x[torch.as_tensor(needed, device=x.device)]
         scale = {} if images.dtype == torch.uint8 else dict(mean=self.mean, std=self.std, max_value=self.max_value)
         maxima, minima = saliency_peaks(images, self.method, channels=self.channels, backend=self.backend, **scale)
-        return placement.saliency_box_pairs(batch, chosen, params.lam, (height, width), maxima, minima,
-                                            self.scheme, self.border, self.per)
+        return placement.batch_box_pairs(batch, chosen, params.lam, (height, width), maxima, minima,
+                                         self.scheme, self.border, self.per)
 
     # ---------------------------------------------------------------- apply
-    def mix_with_params(self, x: torch.Tensor, target: torch.Tensor, params: MixParams,
-                        originals: Optional[Sequence[torch.Tensor]] = None):
+    def mix_with_params(self, x: torch.Tensor, target: torch.Tensor, params: MixParams):
         """Deterministic part of a step: mix ``x`` in place with ``params``; return (x, soft targets).
 
-        ``originals``: the unmixed sample images ``x`` was stacked from, if the caller has them
-        (the collate): patches are read from there instead of copied out of ``x`` first.
+        A fixed number of operations for the whole batch (placement.batch_box_pairs, apply.apply_mix).
 
         Raises:
             ValueError: params drawn for another batch length or image size, CutMix boxes outside
@@ -158,7 +159,7 @@ class _SaliencyMixing(Mixup):
             raise ValueError("the samples of x share memory (e.g. a batch made with expand()), so mixing in place "
                              "would change several at once; pass x.clone() or x.contiguous()")
         pairs = patch_box_pairs(params, self.saliency_box_pairs(x, params))
-        lam = apply_mix(x, params, pairs, correct_lam=self.correct_lam, originals=originals)
+        lam = apply_mix(x, params, pairs, correct_lam=self.correct_lam)
         weights = torch.as_tensor(lam, dtype=torch.float32, device=target.device).unsqueeze(1)
         return x, mixup_target(target, self.num_classes, weights, self.label_smoothing)
 
@@ -196,9 +197,12 @@ def _check_params(params: MixParams, x: torch.Tensor) -> None:
     lam = np.asarray(params.lam, dtype=np.float64)
     if not ((lam >= 0) & (lam <= 1)).all():
         raise ValueError(f"params.lam must lie in [0, 1], got values {lam.min()}..{lam.max()}")
-    for i, box in enumerate(params.cutmix_box or []):
-        if box is not None and not (0 <= box[0] <= box[1] <= height and 0 <= box[2] <= box[3] <= width):
-            raise ValueError(f"params.cutmix_box[{i}]={box} is not inside the {height}x{width} images")
+    boxes = params.cutmix_boxes()
+    inside = ((boxes[:, 0] >= 0) & (boxes[:, 0] <= boxes[:, 1]) & (boxes[:, 1] <= height)
+              & (boxes[:, 2] >= 0) & (boxes[:, 2] <= boxes[:, 3]) & (boxes[:, 3] <= width))
+    if not inside.all():
+        i = int(np.flatnonzero(~inside)[0])
+        raise ValueError(f"params.cutmix_box[{i}]={tuple(boxes[i].tolist())} is not inside the {height}x{width} images")
 
 
 def _check_images(x, what: str = "x") -> None:
@@ -289,25 +293,27 @@ class FastCollateSaliencyMix(_SaliencyMixing, FastCollateMixup):
     def __call__(self, batch, _=None):
         if not isinstance(batch, (list, tuple)) or len(batch) == 0:
             raise ValueError("the collate needs a non-empty list of (image, label) samples")
-        images, labels = [], []
-        for k, sample in enumerate(batch):
-            image, label = sample[0], sample[1]
-            image = torch.from_numpy(np.asarray(image)) if not isinstance(image, torch.Tensor) else image
-            if image.dtype != torch.uint8 or image.dim() != 3:
-                raise ValueError(f"sample {k}: expected a uint8 (C, H, W) image as timm's fast collate path "
-                                 f"produces (ToNumpy transform), got {image.dtype} {tuple(image.shape)}")
-            if images and image.shape != images[0].shape:
-                raise ValueError(f"sample {k} has shape {tuple(image.shape)}, sample 0 {tuple(images[0].shape)}; "
-                                 "all images of a batch must have one size")
-            images.append(image)
-            labels.append(int(label))
-        x = stack_uint8_images(images)
-        target = self._check_target(torch.tensor(labels, dtype=torch.int64), len(x))
+        x = stack_uint8_images([sample[0] for sample in batch])
+        target = self._check_target(_labels([sample[1] for sample in batch]), len(x))
         params = self.sample_params(len(x), x.shape[-2:])
-        # Patches are read from the samples themselves when they are contiguous; views of interleaved
-        # (H, W, C) memory are slower to read box by box than a copy out of the contiguous batch.
-        originals = images if images[0].is_contiguous() else None
-        x, target = self.mix_with_params(x, target, params, originals=originals)
+        x, target = self.mix_with_params(x, target, params)
         if self.mode == "half":
             x, target = x[:len(x) // 2].contiguous(), target[:len(x) // 2]
         return x, target
+
+
+def _labels(labels: list) -> torch.Tensor:
+    """The samples' labels as one int64 tensor (one conversion for the batch).
+
+    Raises:
+        ValueError: labels that are not integer class indices (a float label is refused rather than
+            truncated, which would train on the wrong class without a word).
+    """
+    try:
+        values = np.asarray(labels)
+    except (ValueError, TypeError):
+        values = np.asarray(labels, dtype=object)
+    if values.ndim != 1 or not (np.issubdtype(values.dtype, np.integer) or values.dtype == np.bool_):
+        raise ValueError(f"sample labels must be integer class indices, one per sample; got {labels[:4]}... "
+                         f"({values.dtype}, shape {values.shape})")
+    return torch.from_numpy(values.astype(np.int64, copy=False))

@@ -32,10 +32,19 @@ def official_peak(image_chw: torch.Tensor) -> Tuple[int, int]:
     return int(row), int(col)
 
 
-def official_box(peak: Tuple[int, int], lam: float, height: int, width: int) -> Box:
-    """The official ``saliency_bbox`` box: side int(size * sqrt(1 - lam)), +-side//2 around the peak, clipped."""
-    cut_rat = np.sqrt(1.0 - lam)
-    cut_rows, cut_cols = int(height * cut_rat), int(width * cut_rat)
+def official_boxes(peak: Tuple[int, int], lam: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The official ``saliency_bbox`` box for each lambda, (N,) -> (N, 4) int64 [y0, y1, x0, x1].
+
+    Sides int(size * sqrt(1 - lam)), +-side//2 around the one peak of the batch, clipped to the image
+    (so an odd side loses a pixel, as in the official code).
+    """
+    cut_rat = np.sqrt(1.0 - np.asarray(lam, dtype=np.float64).reshape(-1))
+    half_rows, half_cols = (height * cut_rat).astype(np.int64) // 2, (width * cut_rat).astype(np.int64) // 2
     row, col = peak
-    return (int(np.clip(row - cut_rows // 2, 0, height)), int(np.clip(row + cut_rows // 2, 0, height)),
-            int(np.clip(col - cut_cols // 2, 0, width)), int(np.clip(col + cut_cols // 2, 0, width)))
+    return np.stack([np.clip(row - half_rows, 0, height), np.clip(row + half_rows, 0, height),
+                     np.clip(col - half_cols, 0, width), np.clip(col + half_cols, 0, width)], axis=1)
+
+
+def official_box(peak: Tuple[int, int], lam: float, height: int, width: int) -> Box:
+    """One lambda's ``official_boxes`` box, as a tuple."""
+    return tuple(int(v) for v in official_boxes(peak, np.array([lam]), height, width)[0])

@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .placement import Box, box_area
+from .placement import Box, box_areas
 
 NONE, MIXUP, CUTMIX, SALIENCYMIX = 0, 1, 2, 3
 KIND_NAMES = {NONE: "none", MIXUP: "mixup", CUTMIX: "cutmix", SALIENCYMIX: "saliencymix"}
@@ -42,9 +42,15 @@ def make_rng(seed: RandomSource):
     raise TypeError(f"seed must be None, an int or a numpy Generator/RandomState, got {type(seed).__name__}")
 
 
-def _randint(rng, low: int, high: int) -> int:
+def _randint(rng, low, high) -> np.ndarray:
+    """Uniform integers in [low, high) (arrays broadcast), drawn one after the other in C order.
+
+    An array of bounds consumes the stream exactly as the same number of scalar calls would (checked
+    for numpy's Generator and RandomState in tests/test_stages.py), so timm's per-sample ``randint``
+    order is kept without a Python step per sample.
+    """
     draw = rng.integers if isinstance(rng, np.random.Generator) else rng.randint
-    return int(draw(low, high))
+    return np.asarray(draw(low, high), dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -82,11 +88,37 @@ class MixParams:
     """Per-sample draws for one batch of ``len(kind)`` samples (sample i mixes with B-1-i)."""
     kind: np.ndarray                       # int8 (B,): NONE / MIXUP / CUTMIX / SALIENCYMIX
     lam: np.ndarray                        # float64 (B,): share of the sample's own image
-    cutmix_box: List[Optional[Box]] = field(default_factory=list)  # per sample, CUTMIX only
+    # CutMix boxes, (B, 4) int64 [y0, y1, x0, x1]; rows of other kinds are zero. A list of B entries,
+    # a box or None, is accepted too (params written by hand) and read by ``cutmix_boxes``.
+    cutmix_box: Union[np.ndarray, List[Optional[Box]]] = field(default_factory=list)
     image_size: Optional[Tuple[int, int]] = None  # (H, W) the draws are for; None: not recorded
 
     def __len__(self) -> int:
         return len(self.kind)
+
+    def cutmix_boxes(self) -> np.ndarray:
+        """The CutMix boxes as a (B, 4) int64 array, zero rows for the other samples.
+
+        Raises:
+            ValueError: a box list or array of another length than the batch, or a CUTMIX sample without a box.
+        """
+        batch = len(self.kind)
+        cutmix = np.asarray(self.kind) == CUTMIX
+        boxes = self.cutmix_box
+        if isinstance(boxes, np.ndarray):
+            if boxes.shape != (batch, 4):
+                raise ValueError(f"params.cutmix_box must be a ({batch}, 4) array, got shape {boxes.shape}")
+            return np.where(cutmix[:, None], boxes.astype(np.int64, copy=False), 0)
+        boxes = list(boxes or [])
+        if not boxes and not cutmix.any():
+            return np.zeros((batch, 4), dtype=np.int64)
+        if len(boxes) != batch:
+            raise ValueError(f"params.cutmix_box has {len(boxes)} entries but the batch has {batch} samples")
+        missing = [i for i in np.flatnonzero(cutmix) if boxes[i] is None]
+        if missing:
+            raise ValueError(f"params.cutmix_box has no box for the CutMix samples {missing[:8]}")
+        rows = [box if box is not None and cutmix[i] else (0, 0, 0, 0) for i, box in enumerate(boxes)]
+        return np.array(rows, dtype=np.int64).reshape(batch, 4)
 
 
 def check_cutmix_minmax(minmax: Optional[Sequence[float]], height: int, width: int) -> None:
@@ -100,20 +132,36 @@ def check_cutmix_minmax(minmax: Optional[Sequence[float]], height: int, width: i
                          f"images; raise its maximum to at least {1.0 / min(height, width):.4g}")
 
 
+def random_cutmix_boxes(rng, lam: np.ndarray, height: int, width: int,
+                        minmax: Optional[Sequence[float]] = None) -> np.ndarray:
+    """N CutMix boxes at once, (N,) lambdas -> (N, 4) int64 [y0, y1, x0, x1], drawn from ``rng``.
+
+    Without ``minmax``: timm's ``rand_bbox`` (sides ``int(H * sqrt(1 - lam))``, a uniform centre
+    drawn row then column, sample after sample, the box clipped to the image). With ``minmax``: sides
+    uniform in [H * min, H * max) and a start that keeps the box inside (``rand_bbox_minmax`` of timm
+    1.0.x; the lambdas are then ignored). For N = 1 the draws are the same as one call of timm's
+    helper on the same generator; for N > 1 with ``minmax`` all sides are drawn before all starts.
+    """
+    lam = np.asarray(lam, dtype=np.float64).reshape(-1)
+    n = len(lam)
+    if minmax is not None:
+        low = np.tile([int(height * minmax[0]), int(width * minmax[0])], n)
+        high = np.tile([int(height * minmax[1]), int(width * minmax[1])], n)
+        cut = _randint(rng, low, high).reshape(n, 2)
+        start = _randint(rng, 0, (np.array([height, width]) - cut + 1).reshape(-1)).reshape(n, 2)
+        return np.stack([start[:, 0], start[:, 0] + cut[:, 0], start[:, 1], start[:, 1] + cut[:, 1]], axis=1)
+    ratio = np.sqrt(1.0 - lam)
+    cut_h, cut_w = (height * ratio).astype(np.int64), (width * ratio).astype(np.int64)
+    centre = _randint(rng, 0, np.tile([height, width], n)).reshape(n, 2)
+    cy, cx = centre[:, 0], centre[:, 1]
+    return np.stack([np.clip(cy - cut_h // 2, 0, height), np.clip(cy + (cut_h + 1) // 2, 0, height),
+                     np.clip(cx - cut_w // 2, 0, width), np.clip(cx + (cut_w + 1) // 2, 0, width)], axis=1)
+
+
 def random_cutmix_box(rng, lam: float, height: int, width: int,
                       minmax: Optional[Sequence[float]] = None) -> Box:
-    """A CutMix box with timm's rand_bbox / rand_bbox_minmax distribution, drawn from ``rng``."""
-    if minmax is not None:
-        cut_h = _randint(rng, int(height * minmax[0]), int(height * minmax[1]))
-        cut_w = _randint(rng, int(width * minmax[0]), int(width * minmax[1]))
-        y0 = _randint(rng, 0, height - cut_h + 1)
-        x0 = _randint(rng, 0, width - cut_w + 1)
-        return y0, y0 + cut_h, x0, x0 + cut_w
-    ratio = np.sqrt(1.0 - lam)
-    cut_h, cut_w = int(height * ratio), int(width * ratio)
-    cy, cx = _randint(rng, 0, height), _randint(rng, 0, width)
-    return (int(np.clip(cy - cut_h // 2, 0, height)), int(np.clip(cy + (cut_h + 1) // 2, 0, height)),
-            int(np.clip(cx - cut_w // 2, 0, width)), int(np.clip(cx + (cut_w + 1) // 2, 0, width)))
+    """One CutMix box with timm's rand_bbox / rand_bbox_minmax distribution (``random_cutmix_boxes``, N = 1)."""
+    return tuple(int(v) for v in random_cutmix_boxes(rng, np.array([lam]), height, width, minmax)[0])
 
 
 def _draw(rng, cfg: MixConfig, count: int, enabled: bool) -> Tuple[np.ndarray, np.ndarray]:
@@ -159,20 +207,16 @@ def sample_mix_params(rng, cfg: MixConfig, batch_size: int, image_size: Tuple[in
         lam = np.concatenate([lam, np.ones(batch_size - n)])
     if batch_size % 2 == 1:  # the middle sample is its own partner: leave it as it is
         kind[half], lam[half] = NONE, 1.0
-    boxes: List[Optional[Box]] = [None] * batch_size
+    boxes = np.zeros((batch_size, 4), dtype=np.int64)
     cut = np.flatnonzero(kind == CUTMIX)
-    if cfg.mode == "batch" and len(cut):  # one box for the whole batch, as timm
-        box = random_cutmix_box(rng, float(lam[cut[0]]), height, width, cfg.cutmix_minmax)
-        for i in cut:
-            boxes[i] = box
-    else:
-        for i in cut:
-            partner = batch_size - 1 - i
-            if cfg.mode == "pair" and boxes[partner] is not None:  # a pair swaps the same box
-                boxes[i] = boxes[partner]
-            else:
-                boxes[i] = random_cutmix_box(rng, float(lam[i]), height, width, cfg.cutmix_minmax)
+    if len(cut) and cfg.mode == "batch":  # one box for the whole batch, as timm
+        boxes[cut] = random_cutmix_boxes(rng, lam[cut[:1]], height, width, cfg.cutmix_minmax)
+    elif len(cut) and cfg.mode == "pair":  # a pair swaps the same box: draw for the first of each pair
+        first = cut[cut < batch_size - 1 - cut]
+        boxes[first] = random_cutmix_boxes(rng, lam[first], height, width, cfg.cutmix_minmax)
+        boxes[batch_size - 1 - first] = boxes[first]
+    elif len(cut):
+        boxes[cut] = random_cutmix_boxes(rng, lam[cut], height, width, cfg.cutmix_minmax)
     if cfg.cutmix_minmax is not None:  # min-max boxes ignore lambda: it comes from the box (as timm)
-        for i in cut:
-            lam[i] = 1.0 - box_area(boxes[i]) / float(height * width)
+        lam[cut] = 1.0 - box_areas(boxes[cut]) / float(height * width)
     return MixParams(kind=kind, lam=lam, cutmix_box=boxes, image_size=(int(height), int(width)))

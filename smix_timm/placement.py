@@ -16,8 +16,9 @@ possible, or keeping the peak on the selected patch" (sec. 3.1):
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 
 Box = Tuple[int, int, int, int]
@@ -77,6 +78,109 @@ def box_around(peak: Tuple[int, int], size: Tuple[int, int], image_size: Tuple[i
 def box_area(box: Box) -> int:
     y0, y1, x0, x1 = box
     return max(y1 - y0, 0) * max(x1 - x0, 0)
+
+
+# ------------------------------------------------------------------------------ a whole batch at once
+def patch_sizes(lam: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``patch_size`` for an array of lambdas: (N,) -> (N, 2) int64 [h, w], the same numbers.
+
+    Raises:
+        ValueError: a lambda outside [0, 1] (NaN included).
+    """
+    lam = np.asarray(lam, dtype=np.float64)
+    if not ((lam >= 0.0) & (lam <= 1.0)).all():
+        raise ValueError(f"lam must be in [0, 1], got values {lam.min()}..{lam.max()}")
+    ratio = np.sqrt(1.0 - lam)  # IEEE sqrt is correctly rounded: the same float as math.sqrt
+    return np.stack([(height * ratio).astype(np.int64), (width * ratio).astype(np.int64)], axis=-1)
+
+
+def _spans(centre: np.ndarray, size: np.ndarray, limit: int, border: str) -> Tuple[np.ndarray, np.ndarray]:
+    """``_span_shift`` / ``_span_clip`` on arrays of centres and sizes."""
+    if border == "shift":
+        start = np.minimum(np.maximum(centre - size // 2, 0), limit - size)
+        return start, start + size
+    return np.maximum(centre - size // 2, 0), np.minimum(centre + (size + 1) // 2, limit)
+
+
+def boxes_around(points: np.ndarray, sizes: np.ndarray, image_size: Tuple[int, int],
+                 border: str = "shift") -> np.ndarray:
+    """``box_around`` for N points at once: (N, 2) [y, x] points, (N, 2) [h, w] sizes -> (N, 4) int64 boxes.
+
+    Row k is exactly ``box_around(points[k], sizes[k], image_size, border)``.
+    """
+    points = np.asarray(points, dtype=np.int64).reshape(-1, 2)
+    sizes = np.asarray(sizes, dtype=np.int64).reshape(-1, 2)
+    border = check_border(border)
+    y0, y1 = _spans(points[:, 0], sizes[:, 0], image_size[0], border)
+    x0, x1 = _spans(points[:, 1], sizes[:, 1], image_size[1], border)
+    return np.stack([y0, y1, x0, x1], axis=1)
+
+
+def box_areas(boxes: np.ndarray) -> np.ndarray:
+    """``box_area`` of each row of an (N, 4) array, int64 (N,)."""
+    boxes = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+    return np.maximum(boxes[:, 1] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 2], 0)
+
+
+class BoxPairs:
+    """The patch boxes of one batch: for each sample, where its patch is cut from its partner and where it goes.
+
+    ``source`` and ``target`` are (B, 4) int64 arrays of half-open boxes [y0, y1, x0, x1] (the source in
+    the partner B-1-i, the target in sample i, always of one size); ``has_patch`` (B,) bool says which
+    samples take a patch; the other rows are all zero. Indexing gives the single-sample form:
+    ``pairs[i]`` is ``(source box, target box)`` as tuples of ints, or None.
+    """
+
+    __slots__ = ("source", "target", "has_patch")
+
+    def __init__(self, source: np.ndarray, target: np.ndarray, has_patch: np.ndarray):
+        self.source = np.ascontiguousarray(source, dtype=np.int64).reshape(-1, 4)
+        self.target = np.ascontiguousarray(target, dtype=np.int64).reshape(-1, 4)
+        self.has_patch = np.asarray(has_patch, dtype=bool).reshape(-1)
+        if not len(self.source) == len(self.target) == len(self.has_patch):
+            raise ValueError(f"BoxPairs needs one source box, target box and flag per sample, got "
+                             f"{len(self.source)}, {len(self.target)} and {len(self.has_patch)}")
+
+    @classmethod
+    def empty(cls, batch: int) -> "BoxPairs":
+        """No sample takes a patch."""
+        zeros = np.zeros((batch, 4), dtype=np.int64)
+        return cls(zeros, zeros.copy(), np.zeros(batch, dtype=bool))
+
+    @classmethod
+    def from_list(cls, pairs: Sequence[Optional[BoxPair]]) -> "BoxPairs":
+        """From the single-sample form: a list of B entries, (source box, target box) or None."""
+        has = np.array([p is not None for p in pairs], dtype=bool)
+        flat = [p if p is not None else ((0, 0, 0, 0), (0, 0, 0, 0)) for p in pairs]
+        arr = np.array(flat, dtype=np.int64).reshape(len(pairs), 2, 4)
+        return cls(arr[:, 0], arr[:, 1], has)
+
+    def __len__(self) -> int:
+        return len(self.has_patch)
+
+    def __getitem__(self, i: int) -> Optional[BoxPair]:
+        if not self.has_patch[i]:
+            return None
+        return tuple(int(v) for v in self.source[i]), tuple(int(v) for v in self.target[i])
+
+    def __iter__(self) -> Iterator[Optional[BoxPair]]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, BoxPairs):
+            return NotImplemented
+        return (np.array_equal(self.has_patch, other.has_patch) and np.array_equal(self.source, other.source)
+                and np.array_equal(self.target, other.target))
+
+    def __repr__(self) -> str:
+        return f"BoxPairs({list(self)})"
+
+    def where(self, mask: np.ndarray, other: "BoxPairs") -> "BoxPairs":
+        """These pairs where ``mask`` (B,) is true, ``other``'s elsewhere."""
+        m = np.asarray(mask, dtype=bool)
+        return BoxPairs(np.where(m[:, None], self.source, other.source),
+                        np.where(m[:, None], self.target, other.target),
+                        np.where(m, self.has_patch, other.has_patch))
 
 
 def peak_positions(maps: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -142,10 +246,67 @@ def images_needed(batch: int, chosen: Sequence[int], scheme: str, per: str) -> L
     return sorted(set(source_of.values()) | (set(target_of.values()) if target_kind != "same" else set()))
 
 
+def batch_box_pairs(batch: int, chosen: Sequence[int], lam: Sequence[float], image_size: Tuple[int, int],
+                    maxima, minima, scheme: str = "salient_to_corresponding", border: str = "shift",
+                    per: str = "sample") -> BoxPairs:
+    """Peaks -> the boxes of every SaliencyMix sample of a batch, as arrays (paper sec. 3.1-3.4). Pure.
+
+    The batch form of ``saliency_box_pairs``: the same boxes, computed with a fixed number of numpy
+    operations whatever the batch size (no Python step per sample).
+
+    Args:
+        batch, chosen, lam, image_size, maxima, minima, scheme, border, per: as ``saliency_box_pairs``.
+    Returns:
+        ``BoxPairs`` of B rows; ``has_patch`` is true exactly for ``chosen``.
+    Raises:
+        ValueError: peaks for another number of images than ``images_needed`` gives, an unknown
+            scheme, border or per, or a lambda outside [0, 1].
+
+    >>> pairs = batch_box_pairs(2, [0, 1], [0.75, 0.75], (8, 8), [[1, 1], [6, 6]], [[0, 0], [0, 0]])
+    >>> pairs.source.tolist(), pairs.target.tolist()
+    ([[4, 8, 4, 8], [0, 4, 0, 4]], [[4, 8, 4, 8], [0, 4, 0, 4]])
+    """
+    source_kind, target_kind = check_scheme(scheme)
+    check_border(border)
+    chosen = np.asarray(chosen, dtype=np.int64).reshape(-1)
+    maxima = np.asarray(maxima, dtype=np.int64).reshape(-1, 2)
+    minima = np.asarray(minima, dtype=np.int64).reshape(-1, 2)
+    if check_per(per) == "sample":
+        source_image, target_image = batch - 1 - chosen, chosen
+    else:
+        source_image, target_image = np.full_like(chosen, batch - 1), np.zeros_like(chosen)
+    same = target_kind == "same"
+    needed = np.unique(source_image if same else np.concatenate([source_image, target_image]))
+    if len(maxima) != len(needed) or len(minima) != len(needed):
+        raise ValueError(f"need the peaks of {len(needed)} maps (images {needed[:8].tolist()}...), "
+                         f"got {len(maxima)}")
+    pick = {"max": maxima, "min": minima}
+    pairs = BoxPairs.empty(batch)
+    if not len(chosen):
+        return pairs
+    source_points = pick[source_kind][np.searchsorted(needed, source_image)]
+    lam = np.asarray(lam, dtype=np.float64).reshape(-1)
+    sizes = patch_sizes(lam[chosen], *image_size)
+    source = boxes_around(source_points, sizes, image_size, border)
+    if same:
+        target = source
+    else:
+        target_points = pick[target_kind][np.searchsorted(needed, target_image)]
+        real_sizes = np.stack([source[:, 1] - source[:, 0], source[:, 3] - source[:, 2]], axis=1)
+        target = boxes_around(target_points, real_sizes, image_size, "shift")
+    pairs.source[chosen] = source
+    pairs.target[chosen] = target
+    pairs.has_patch[chosen] = True
+    return pairs
+
+
 def saliency_box_pairs(batch: int, chosen: Sequence[int], lam: Sequence[float], image_size: Tuple[int, int],
                        maxima, minima, scheme: str = "salient_to_corresponding", border: str = "shift",
                        per: str = "sample") -> List[Optional[BoxPair]]:
     """Peaks -> the source/target boxes of every SaliencyMix sample of a batch (paper sec. 3.1-3.4). Pure.
+
+    The single-sample form, one ``saliency_boxes`` call per sample: the documented definition and the
+    tests' oracle for ``batch_box_pairs``, which the mixing classes use.
 
     Args:
         batch: batch size B.

@@ -113,7 +113,7 @@ def test_pair_and_batch_modes_share_draws():
     m = SaliencyMix(mixup_alpha=1.0, cutmix_alpha=1.0, mode="batch", num_classes=5, seed=1)
     for _ in range(10):
         p = m.sample_params(10, (16, 16))
-        assert len(set(p.kind)) == 1 and len(set(p.lam)) == 1 and len({b for b in p.cutmix_box}) == 1
+        assert len(set(p.kind)) == 1 and len(set(p.lam)) == 1 and len({tuple(b) for b in p.cutmix_box}) == 1
 
 
 def test_seed_replays_params_and_result():
@@ -387,18 +387,3 @@ def test_cuda_batch_matches_cpu():
     cpu, ycpu = SaliencyMix(seed=1, **kw)(x.clone(), torch.arange(8))
     gpu, ygpu = SaliencyMix(seed=1, **kw)(x.clone().cuda(), torch.arange(8).cuda())
     assert gpu.device.type == "cuda" and torch.equal(gpu.cpu(), cpu) and torch.allclose(ygpu.cpu(), ycpu)
-
-
-def test_apply_reads_patches_from_the_originals_as_from_a_copy():
-    """The collate passes the unmixed samples: the result must equal the copy-first path."""
-    from smix_timm.apply import apply_mix, patch_box_pairs
-    u8 = photo_batch(6, 40)
-    mix = FastCollateSaliencyMix(mixup_alpha=1.0, cutmix_alpha=1.0, saliencymix_alpha=1.0, switch_prob=0.5,
-                                 num_classes=10, seed=3)
-    params = mix.sample_params(len(u8), u8.shape[-2:])
-    pairs = patch_box_pairs(params, mix.saliency_box_pairs(u8, params))
-    assert any(pair is not None for pair in pairs)
-    a, b = u8.clone(), u8.clone()
-    lam_a = apply_mix(a, params, pairs)
-    lam_b = apply_mix(b, params, pairs, originals=[img.clone() for img in u8])
-    assert torch.equal(a, b) and np.array_equal(lam_a, lam_b)

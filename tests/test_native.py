@@ -75,7 +75,7 @@ def test_missing_extension_warns_once_and_falls_back(fresh_loader, monkeypatch):
 
 def test_stale_build_is_not_loaded(fresh_loader, monkeypatch):
     monkeypatch.setattr(native, "_source_sha256", lambda: "0" * 64)
-    with pytest.warns(RuntimeWarning, match="another version of fine_grained_kernel.c.*reinstall"):
+    with pytest.warns(RuntimeWarning, match="another version of its C sources.*reinstall"):
         assert native.load() is None
 
 

@@ -29,7 +29,7 @@ fi
 # A finished install leaves a stamp of what it installed from (this script, setup.py, the options);
 # while the stamp matches and the stack imports, a rerun (every `make test` / `make demo`) stops here.
 STAMP="$VENV/.smix-install-stamp"
-STAMP_KEY="$(cat "$ROOT/tools/install.sh" "$ROOT/setup.py" "$ROOT"/smix_timm/saliency/*.c | sha256sum | cut -c1-16) no_det=${SMIX_NO_DET:+1}"
+STAMP_KEY="$(cat "$ROOT/tools/install.sh" "$ROOT/setup.py" "$ROOT"/smix_timm/saliency/*.c "$ROOT"/smix_timm/saliency/*.h | sha256sum | cut -c1-16) no_det=${SMIX_NO_DET:+1}"
 CHECK_IMPORTS="import smix_timm, cv2; cv2.saliency.StaticSaliencyFineGrained.create(); from smix_timm.saliency import native; assert native.load() is not None"
 if [ -z "${SMIX_NO_DET:-}" ]; then CHECK_IMPORTS="$CHECK_IMPORTS; import mmcv.ops, mmdet, smix_mmdet"; fi
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMP_KEY" ] \

@@ -8,7 +8,7 @@
 #define SMIX_SOURCE_SHA256 "unknown"
 #endif
 
-/* sha256 of fine_grained_kernel.c as it was built, so a stale build of an edited source is noticed. */
+/* sha256 of fine_grained_kernel.c and batch_kernel.c as they were built, so a stale build of an edited source is noticed. */
 const char *smix_fine_grained_source_sha256(void) { return SMIX_SOURCE_SHA256; }
 
 static struct PyModuleDef fine_grained_module = {

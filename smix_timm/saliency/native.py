@@ -27,6 +27,9 @@ import torch
 
 EXTENSION = "smix_timm.saliency._fine_grained"
 SOURCE = os.path.join(os.path.dirname(__file__), "fine_grained_kernel.c")
+# Every C source of the extension, in the order setup.py hashes them into SMIX_SOURCE_SHA256.
+SOURCES = tuple(os.path.join(os.path.dirname(__file__), name)
+                for name in ("fine_grained_kernel.c", "batch_kernel.c", "simd_dispatch.h"))
 _lock = threading.Lock()
 _lib: Optional[ctypes.CDLL] = None
 _tried = False
@@ -48,11 +51,14 @@ def extension_path() -> Optional[str]:
 
 
 def _source_sha256() -> Optional[str]:
+    digest = hashlib.sha256()
     try:
-        with open(SOURCE, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
-    except OSError:  # an installed wheel without the source: nothing to compare with
+        for path in SOURCES:
+            with open(path, "rb") as f:
+                digest.update(f.read())
+    except OSError:  # an installed wheel without the sources: nothing to compare with
         return None
+    return digest.hexdigest()
 
 
 def _open(path: str) -> ctypes.CDLL:
@@ -63,11 +69,16 @@ def _open(path: str) -> ctypes.CDLL:
     lib.smix_fine_grained_f32.argtypes = _F32_ARGS
     lib.smix_fine_grained_dispatch.restype = ctypes.c_char_p
     lib.smix_fine_grained_source_sha256.restype = ctypes.c_char_p
+    lib.smix_paste_patches.restype = None
+    lib.smix_paste_patches.argtypes = [ctypes.c_void_p] + [ctypes.c_longlong] * 3 + [ctypes.c_void_p] * 5
+    lib.smix_planar_from_interleaved_u8.restype = None
+    lib.smix_planar_from_interleaved_u8.argtypes = [ctypes.c_void_p] + [ctypes.c_longlong] * 3 + [ctypes.c_void_p]
     built = lib.smix_fine_grained_source_sha256().decode()
     current = _source_sha256()
     if current is not None and built != current:
-        raise RuntimeError(f"{path} was built from another version of fine_grained_kernel.c; "
-                           "reinstall the package (pip install -e . or bash tools/install.sh) to rebuild it")
+        raise RuntimeError(f"{path} was built from another version of its C sources "
+                           "(fine_grained_kernel.c, batch_kernel.c, simd_dispatch.h); reinstall the package (pip install -e . or bash tools/install.sh) "
+                           "to rebuild it")
     return lib
 
 
@@ -191,3 +202,44 @@ def fine_grained_f32_native(images: torch.Tensor, scale: Sequence[float], offset
     if any(code < 0 for code in codes):
         raise MemoryError(f"fine_grained kernel could not allocate its buffers for {h}x{w} images")
     return out, top, int(sum(codes))
+
+
+def paste_patches(x: torch.Tensor, source, target, has_patch) -> None:
+    """Sample i of ``x`` takes the box ``source[i]`` of sample B-1-i, written at its box ``target[i]``.
+
+    One call of batch_kernel.c for the whole batch, in place; every patch is read before any is
+    written. The caller guarantees what the C code cannot check: ``x`` is a CPU tensor whose samples
+    do not share memory, the boxes are (B, 4) int64 C-contiguous numpy arrays inside the images, each
+    source box of the same size as its target box, and ``has_patch`` is a (B,) bool array.
+
+    Args:
+        x: (B, C, H, W) CPU tensor of any dtype and strides, changed in place.
+        source, target: (B, 4) int64 [y0, y1, x0, x1] boxes (the source in the partner).
+        has_patch: (B,) bool, which samples take a patch.
+    """
+    lib = _require()
+    elsize = x.element_size()
+    heights = source[:, 1] - source[:, 0]
+    widths = source[:, 3] - source[:, 2]
+    room = int((heights * widths * has_patch * (heights > 0) * (widths > 0)).sum()) * x.shape[1] * elsize
+    scratch = torch.empty(max(room, 1), dtype=torch.uint8)
+    strides = (ctypes.c_longlong * 4)(*x.stride())
+    flags = has_patch.astype("uint8")
+    lib.smix_paste_patches(x.data_ptr(), elsize, x.shape[0], x.shape[1], strides, source.ctypes.data,
+                           target.ctypes.data, flags.ctypes.data, scratch.data_ptr())
+
+
+def planar_from_interleaved(interleaved) -> torch.Tensor:
+    """A C-contiguous (B, H, W, C) uint8 numpy array -> a new contiguous (B, C, H, W) uint8 tensor, one C call.
+
+    Args:
+        interleaved: C-contiguous uint8 numpy array (B, H, W, C), e.g. ``numpy.stack`` of timm's
+            interleaved samples seen as (H, W, C).
+    Returns:
+        (B, C, H, W) uint8 CPU tensor with the same values, contiguous.
+    """
+    lib = _require()
+    b, h, w, c = interleaved.shape
+    out = torch.empty((b, c, h, w), dtype=torch.uint8)
+    lib.smix_planar_from_interleaved_u8(interleaved.ctypes.data, b, h * w, c, out.data_ptr())
+    return out

@@ -1,0 +1,147 @@
+"""apply.py: the batch apply step gives the bytes and weights of the per-sample reference, in a fixed
+number of tensor ops whatever the batch size, on both paths (native CPU loop, tensor ops)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from _reference_apply import reference_apply
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from smix_timm import SaliencyMix, apply
+from smix_timm.apply import apply_mix, patch_box_pairs
+from smix_timm.params import MIXUP, SALIENCYMIX, MixConfig, sample_mix_params
+from smix_timm.placement import BoxPairs, batch_box_pairs, images_needed
+
+DTYPES = [torch.uint8, torch.float32, torch.float16, torch.bfloat16, torch.float64]
+
+
+@pytest.fixture(params=["native", "tensor_ops"])
+def path(request, monkeypatch):
+    """Run a test on each path of apply_mix (the CPU one needs the compiled extension)."""
+    if request.param == "native":
+        if apply.native.load() is None:
+            pytest.skip("the compiled extension is not built")
+    else:
+        monkeypatch.setattr(apply, "_native_applies", lambda x: False)
+    return request.param
+
+
+def random_step(rng, batch, height, width, mode, scheme):
+    """Params with every kind (MixUp, CutMix, SaliencyMix) and SaliencyMix boxes from random peaks."""
+    cfg = MixConfig(mixup_alpha=1.0, cutmix_alpha=1.0, saliencymix_alpha=1.0, prob=0.9, switch_prob=0.6,
+                    mode=mode).validate()
+    params = sample_mix_params(rng, cfg, batch, (height, width))
+    chosen = np.flatnonzero(params.kind == SALIENCYMIX)
+    count = len(images_needed(batch, chosen, scheme, "sample"))
+    peaks = [np.stack([rng.integers(0, height, count), rng.integers(0, width, count)], 1) for _ in range(2)]
+    saliency = batch_box_pairs(batch, chosen, params.lam, (height, width), *peaks, scheme=scheme,
+                               border=str(rng.choice(["shift", "clip"])))
+    return params, patch_box_pairs(params, saliency)
+
+
+def random_batch(rng, batch, height, width, dtype, layout):
+    pixels = torch.from_numpy(rng.integers(0, 256, (batch, 3, height, width), dtype=np.uint8))
+    x = pixels if dtype == torch.uint8 else (pixels.to(torch.float64) / 255 * 4 - 2).to(dtype)
+    if layout == "channels_last":
+        return x.contiguous(memory_format=torch.channels_last)
+    if layout == "strided":  # a slice of a bigger batch: samples apart, channels not adjacent
+        wider = torch.zeros((batch, 5, height, width + 3), dtype=dtype)
+        wider[:, 1:4, :, 2:2 + width] = x
+        return wider[:, 1:4, :, 2:2 + width]
+    return x
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "strided"])
+def test_same_bytes_and_weights_as_the_per_sample_reference(path, dtype, layout):
+    rng = np.random.default_rng(DTYPES.index(dtype) * 7 + len(layout))
+    for step in range(12):
+        batch = int(rng.integers(1, 14))
+        height, width = (int(v) for v in rng.integers(1, 40, size=2))
+        mode = ["batch", "pair", "elem", "half"][step % 4]
+        scheme = ["salient_to_corresponding", "salient_to_salient", "nonsalient_to_salient"][step % 3]
+        params, pairs = random_step(rng, batch, height, width, mode, scheme)
+        x = random_batch(rng, batch, height, width, dtype, layout)
+        expected = x.clone()
+        correct_lam = bool(step % 2)
+        lam_expected = reference_apply(expected, params.kind, params.lam, list(pairs), correct_lam)
+        strides = x.stride()
+        lam = apply_mix(x, params, pairs, correct_lam=correct_lam)
+        assert x.stride() == strides  # mixed in place
+        assert torch.equal(x, expected), (step, mode, scheme)
+        assert lam.dtype == np.float64 and np.array_equal(lam, lam_expected)
+
+
+def test_blends_keep_negative_zeros_and_other_bits(path):
+    """Samples that are not mixed keep their exact bits (no arithmetic touches them)."""
+    x = torch.tensor([-0.0, float("inf"), 1e-45, -3.5]).view(4, 1, 1, 1).repeat(1, 3, 2, 2)
+    params, _ = random_step(np.random.default_rng(0), 4, 2, 2, "elem", "salient_to_corresponding")
+    params.kind[:] = 0
+    before = x.clone()
+    apply_mix(x, params, BoxPairs.empty(4))
+    assert torch.equal(x.view(torch.int32), before.view(torch.int32))
+
+
+def test_refuses_boxes_outside_or_of_unequal_size(path):
+    x = torch.zeros(2, 3, 8, 8)
+    params, _ = random_step(np.random.default_rng(1), 2, 8, 8, "elem", "salient_to_corresponding")
+    params.kind[:] = SALIENCYMIX
+    with pytest.raises(ValueError, match=r"sample 0: source box \[0, 9, 0, 2\].*inside the 8x8 images"):
+        apply_mix(x, params, BoxPairs.from_list([((0, 9, 0, 2), (0, 9, 0, 2)), None]))
+    with pytest.raises(ValueError, match="must have one size"):
+        apply_mix(x, params, BoxPairs.from_list([None, ((0, 2, 0, 2), (0, 3, 0, 2))]))
+    with pytest.raises(ValueError, match="box pairs are for 3 samples but the batch has 2"):
+        apply_mix(x, params, BoxPairs.empty(3))
+
+
+def count_ops(fn) -> int:
+    class Counter(TorchDispatchMode):
+        calls = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Counter.calls += 1
+            return func(*args, **(kwargs or {}))
+
+    with Counter():
+        fn()
+    return Counter.calls
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("mode", ["batch", "elem"])
+def test_one_call_issues_as_many_torch_ops_for_8_as_for_256_images(path, dtype, mode):
+    counts = []
+    for batch in (8, 256):
+        mix = SaliencyMix(mixup_alpha=1.0, cutmix_alpha=1.0, saliencymix_alpha=1.0, switch_prob=0.5, mode=mode,
+                          num_classes=10, mean=IMAGENET_DEFAULT_MEAN, std=IMAGENET_DEFAULT_STD, seed=3,
+                          scheme="salient_to_salient")
+        rng = np.random.default_rng(batch)
+        pixels = random_batch(rng, batch, 32, 32, torch.uint8, "contiguous").float() / 255
+        mean, std = torch.tensor(IMAGENET_DEFAULT_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_DEFAULT_STD).view(3, 1, 1)
+        x = ((pixels - mean) / std).to(dtype)
+        target = torch.from_numpy(rng.integers(0, 10, batch))
+        counts.append(count_ops(lambda: mix(x, target)))
+        if mode == "elem":  # every kind occurs at both sizes, so no branch hides ops
+            kinds = mix.sample_params(batch, (32, 32)).kind
+            assert {MIXUP, SALIENCYMIX} <= set(kinds.tolist())
+    assert counts[0] == counts[1], counts
+
+
+def test_gradients_follow_the_mixing():
+    rng = np.random.default_rng(4)
+    params, pairs = random_step(rng, 6, 10, 12, "elem", "salient_to_salient")
+    leaf = torch.randn(6, 3, 10, 12, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(6, 3, 10, 12, dtype=torch.float64)
+    mixed = leaf.clone()
+    apply_mix(mixed, params, pairs)
+    (mixed * weights).sum().backward()
+    reference_leaf = leaf.detach().clone().requires_grad_(True)
+    reference = reference_leaf.clone()
+    reference_apply(reference, params.kind, params.lam, list(pairs))
+    (reference * weights).sum().backward()
+    assert torch.equal(mixed.detach(), reference.detach())
+    assert torch.allclose(leaf.grad, reference_leaf.grad, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="leaf tensor that requires grad.*x.clone()"):
+        apply_mix(leaf, params, pairs)
