@@ -1,6 +1,7 @@
 """The launcher (smix_timm.timm_train) on a stand-in for timm's train.py: options, objects built, errors."""
 import os
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -113,13 +114,21 @@ def test_without_saliencymix_the_script_runs_as_alone(launch, caplog, extra, tim
     (["--saliency-method", "spectral_residual"], "--saliency-method only take effect with SaliencyMix on"),
     (["--saliency-official"], "--saliency-official only take effect"),
     (["--saliencymix", "1", "--naflex-loader"], "--naflex-loader mixes with timm's NaFlexMixup"),
-    (["--saliencymix", "nan"], "--saliencymix must be a number >= 0"),
-    (["--saliencymix", "1", "--saliency-scheme", "nowhere"], "invalid choice: 'nowhere'"),
+    (["--saliencymix", "nan"], "--saliencymix (YAML key saliencymix) takes one finite number >= 0"),
+    (["--saliencymix", "inf"], "--saliencymix (YAML key saliencymix) takes one finite number >= 0"),
+    (["--saliencymix", "-1"], "got -1.0"),
 ])
-def test_bad_options_stop_before_training(launch, capsys, tmp_path, extra, message):
-    with pytest.raises(SystemExit) as exit_info:
+def test_bad_options_stop_before_training(launch, tmp_path, extra, message):
+    with pytest.raises(timm_train.LauncherError) as err:
         launch(*extra)
-    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_bad_choice_on_the_command_line_is_argparse_s_error(launch, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        launch("--saliencymix", "1", "--saliency-scheme", "nowhere")
+    assert exit_info.value.code == 2 and "invalid choice: 'nowhere'" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 
@@ -134,8 +143,6 @@ def _script(tmp_path, body, name="train.py"):
      "from timm.data import Mixup, FastCollateMixup\n", "a module-level `main()`"),
     ("def main(): pass\ndef _parse_args(): pass\nfrom timm.data import Mixup, FastCollateMixup\n",
      "a module-level `parser` (argparse.ArgumentParser)"),
-    ("import argparse\nparser = argparse.ArgumentParser()\ndef main(): pass\ndef _parse_args(): pass\n"
-     "from timm.data import Mixup\n", "`FastCollateMixup` imported from timm.data"),
     ("import argparse\nparser = argparse.ArgumentParser()\ndef main(): pass\n"
      "from timm.data import Mixup, FastCollateMixup\n", "a module-level `_parse_args()`"),
 ])
@@ -186,3 +193,192 @@ def test_mixing_on_flag_reads_as_on_and_saves_as_zero():
     assert flag > 0 and flag > 0.0 and bool(flag) and float(flag) == 0.0 and not flag > 1
     restored = pickle.loads(pickle.dumps(flag))
     assert type(restored) is float and restored == 0.0
+
+
+# ---------------------------------------------------------------- issue 22: edited scripts, contract errors
+def _edited(tmp_path, *replacements, name="edited_train.py"):
+    """The stand-in with its text edited as a user might edit timm's script; each edit must apply."""
+    with open(STANDIN) as f:
+        source = f.read()
+    for old, new in replacements:
+        assert old in source, f"the stand-in no longer contains {old!r}"
+        source = source.replace(old, new)
+    path = tmp_path / name
+    path.write_text(source)
+    return str(path)
+
+
+def _renamed_main_parser(tmp_path):
+    """R1's edit: the main parser renamed, timm's ``config_parser = parser = ...`` line kept."""
+    source_path = _edited(tmp_path, ("config_parser = argparse", "config_parser = parser = argparse"))
+    with open(source_path) as f:
+        head, tail = f.read().split("parser = argparse.ArgumentParser(description=", 1)
+    tail = re.sub(r"\bparser\b", "main_parser", tail)
+    path = tmp_path / "renamed_train.py"
+    path.write_text(head + "main_parser = argparse.ArgumentParser(description=" + tail)
+    return str(path)
+
+
+@pytest.mark.parametrize("extra", [["--saliencymix", "1.0"], ["--saliencymix", "1.0", "--cutmix", "1.0"], []])
+def test_r1_options_on_a_parser_the_script_does_not_parse_are_refused(launch, tmp_path, extra):
+    """The config parser swallowed --saliencymix, so the run would train without SaliencyMix and exit 0."""
+    with pytest.raises(timm_train.LauncherError) as err:
+        launch(*extra, script=_renamed_main_parser(tmp_path))
+    message = str(err.value)
+    assert "returned has no saliencymix" in message and "the same object as `config_parser`" in message
+    assert "ArgumentParser(prog=" in message
+    assert not (tmp_path / "run").exists()
+
+
+_IMPORT_TIMM = ("import torch\n", "import torch\nimport timm.data\nimport timm.data.mixup\n")
+
+
+@pytest.mark.parametrize("route, extra, ours", [
+    ("timm.data.FastCollateMixup", ["--cutmix", "1.0"], FastCollateSaliencyMix),
+    ("timm.data.mixup.FastCollateMixup", [], FastCollateSaliencyMix),
+    ("timm.data.Mixup", ["--no-prefetcher"], SaliencyMix),
+    ("timm.data.mixup.Mixup", ["--no-prefetcher", "--cutmix", "1.0"], SaliencyMix),
+])
+def test_r2_module_attribute_routes_build_our_mixer(launch, tmp_path, caplog, route, extra, ours):
+    """`timm.data.X(...)` / `timm.data.mixup.X(...)` / `timm.data.create_loader(...)` get ours, not plain CutMix."""
+    caplog.set_level("INFO")
+    name = route.rsplit(".", 1)[1]
+    call = "collate_fn = FastCollateMixup(" if name == "FastCollateMixup" else "mixup_fn = Mixup("
+    script = _edited(tmp_path, _IMPORT_TIMM,
+                     (call, call.replace(name, route)),
+                     ("built = collate_fn if prefetch else mixup_fn",
+                      f"built = collate_fn if prefetch else mixup_fn\n        assert isinstance(built, {route})"),
+                     ("train_loader = create_loader(", "train_loader = timm.data.create_loader("),
+                     ("from timm.data import FastCollateMixup, Mixup, create_dataset",
+                      "from timm.data import create_dataset"))
+    plugin = launch("--saliencymix", "1.0", "--epochs", "0", *extra, script=script)
+    (mixer,) = plugin.mixers
+    assert type(mixer) is ours and mixer.saliencymix_alpha == 1.0
+    assert mixer.cutmix_alpha == (1.0 if "--cutmix" in extra else 0.0)
+    assert f"mixing object: smix_timm.mix.{ours.__name__}" in caplog.text
+    # what the launcher replaced in timm is back
+    import timm.data.mixup
+    assert timm.data.FastCollateMixup is FastCollateMixup and timm.data.mixup.Mixup is Mixup
+    assert Mixup.__init__.__module__ == "timm.data.mixup"
+
+
+def test_r2_saliencymix_alone_through_timm_data_trains(launch, tmp_path):
+    """With --saliencymix alone this route died deep in numpy; now it trains with our collate."""
+    script = _edited(tmp_path, _IMPORT_TIMM,
+                     ("collate_fn = FastCollateMixup(", "collate_fn = timm.data.FastCollateMixup("),
+                     ("train_loader = create_loader(", "train_loader = timm.data.create_loader("))
+    plugin = launch("--saliencymix", "1.0", script=script)
+    assert type(plugin.mixers[0]) is FastCollateSaliencyMix
+    assert read_outputs(tmp_path)[1]["epoch"] == 0
+
+
+def test_r2_a_reference_the_launcher_cannot_replace_stops_where_timm_s_class_is_built(launch, tmp_path):
+    (tmp_path / "smix_r2_helper.py").write_text(
+        "from timm.data import FastCollateMixup as Collate\n\ndef make_collate(**kwargs):\n"
+        "    return Collate(**kwargs)\n")
+    script = _edited(tmp_path, ("import torch\n", "import torch\nfrom smix_r2_helper import make_collate\n"),
+                     ("collate_fn = FastCollateMixup(", "collate_fn = make_collate("))
+    with pytest.raises(timm_train.LauncherError, match="through a reference the launcher could not replace"):
+        launch("--saliencymix", "1.0", "--cutmix", "1.0", script=script)
+    assert Mixup.__init__.__module__ == "timm.data.mixup"  # the guard is gone after the run
+    assert not (tmp_path / "run" / "last.pth.tar").exists()
+
+
+def test_r2_training_without_our_mixer_stops_at_the_first_optimizer_step(launch, tmp_path):
+    """A script with its own loader (no create_loader(is_training=True)) and no mixing object: stopped."""
+    script = _edited(tmp_path, ("mixing = args.mixup > 0", "mixing = False and args.mixup > 0"),
+                     ("train_loader = create_loader(train_set, is_training=True",
+                      "train_loader = create_loader(train_set, is_training=False"))
+    with pytest.raises(timm_train.LauncherError, match="took its first optimizer step without building timm's Mixup"):
+        launch("--saliencymix", "1.0", script=script)
+    assert not (tmp_path / "run" / "last.pth.tar").exists()
+
+
+def test_r2_a_main_that_never_calls_parse_args_is_stopped(launch, tmp_path):
+    script = _edited(tmp_path, ("    args, args_text = _parse_args()\n",
+                                "    args, args_text = parser.parse_args(), ''\n"))
+    with pytest.raises(timm_train.LauncherError, match="without calling its module-level _parse_args()"):
+        launch("--saliencymix", "1.0", script=script)
+    assert not (tmp_path / "run" / "last.pth.tar").exists()
+
+
+def test_r10_yaml_value_outside_its_choices_stops_before_anything_is_built(launch, tmp_path):
+    cfg = tmp_path / "smix.yaml"
+    cfg.write_text("saliencymix: 1.0\nsaliency_scheme: nowhere\n")
+    with pytest.raises(timm_train.LauncherError, match=r"--saliency-scheme \(YAML key saliency_scheme\) takes one "
+                                                       r"of .*salient_to_salient; got 'nowhere'"):
+        launch("-c", cfg)
+    assert not (tmp_path / "run").exists()
+
+
+def test_r10_parse_args_returning_a_bare_namespace_is_refused(launch, tmp_path):
+    script = _edited(tmp_path, ("    return args, yaml.safe_dump(vars(args))\n", "    return args\n"),
+                     ("    args, args_text = _parse_args()\n", "    args = _parse_args()\n    args_text = ''\n"))
+    with pytest.raises(timm_train.LauncherError, match=r"_parse_args\(\) returned Namespace, not \(args, args_text\)"):
+        launch("--saliencymix", "1.0", script=script)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("option, clash", [
+    ("parser.add_argument('--saliencymix', type=float, default=0.0)", "--saliencymix"),
+    ("parser.add_argument('--smix-method', dest='saliency_method')", "dest=saliency_method"),
+])
+def test_r10_a_script_that_defines_our_options_is_refused(launch, tmp_path, option, clash):
+    script = _edited(tmp_path, ("\n\ndef _parse_args():", f"\n{option}\n\n\ndef _parse_args():"))
+    with pytest.raises(timm_train.LauncherError, match=f"already defines {clash}, which the launcher adds") as err:
+        launch("--saliencymix", "1.0", script=script)
+    assert "stand-in for timm's train.py" in str(err.value)
+
+
+def test_r10_positional_arguments_follow_timm_s_signature(launch, tmp_path):
+    script = _edited(tmp_path, ("collate_fn = FastCollateMixup(**timm_kwargs)",
+                                "collate_fn = FastCollateMixup(args.mixup, args.cutmix, args.cutmix_minmax, "
+                                "args.mixup_prob, args.mixup_switch_prob, args.mixup_mode, True, args.smoothing, "
+                                "args.num_classes)"))
+    plugin = launch("--saliencymix", "1.0", "--mixup", "0.4", "--mixup-switch-prob", "0.25", "--smoothing", "0.2",
+                    "--epochs", "0", script=script)
+    (mixer,) = plugin.mixers
+    assert type(mixer) is FastCollateSaliencyMix
+    assert (mixer.mixup_alpha, mixer.switch_prob, mixer.label_smoothing, mixer.num_classes) == (0.4, 0.25, 0.2, 4)
+
+
+def test_r10_arguments_timm_s_class_does_not_take_either_are_refused(launch, tmp_path):
+    script = _edited(tmp_path, ("collate_fn = FastCollateMixup(**timm_kwargs)",
+                                "collate_fn = FastCollateMixup(**timm_kwargs, no_such_keyword=1)"))
+    with pytest.raises(timm_train.LauncherError, match=r"calls FastCollateMixup\(\.\.\.\) with arguments that timm"):
+        launch("--saliencymix", "1.0", "--epochs", "0", script=script)
+
+
+def test_r11_a_misspelled_yaml_key_is_reported(launch, tmp_path, caplog):
+    cfg = tmp_path / "smix.yaml"
+    cfg.write_text("saliencymix: 1.0\nsaliency_shceme: salient_to_salient\n")
+    plugin = launch("-c", cfg, "--epochs", "0")
+    assert f"{cfg}: ignoring options the script does not have: saliency_shceme (did you mean saliency_scheme?)" \
+        in caplog.text
+    assert plugin.mixers[0].scheme == "salient_to_corresponding"  # the typo changed nothing, as the warning says
+
+
+@pytest.mark.parametrize("yaml_text, message", [
+    ("saliencymix: [1.0]\n", "--saliencymix (YAML key saliencymix) takes one finite number >= 0, the Beta alpha "
+                             "(e.g. 1.0); got the list [1.0]"),
+    ("saliencymix: 1.0\nsaliency_official: 'no'\n", "--saliency-official (YAML key saliency_official) takes true or "
+                                                    "false; got 'no'"),
+    ("saliencymix: 1.0\nmixup_prob: [0.5]\n",
+     "--mixup-prob (YAML key mixup_prob) takes one finite number; got the list [0.5]"),
+])
+def test_r14_a_yaml_value_of_the_wrong_type_is_one_line(tmp_path, data, yaml_text, message):
+    cfg = tmp_path / "smix.yaml"
+    cfg.write_text(yaml_text)
+    r = run_cli([STANDIN, "-c", cfg, "--data-dir", data, "--output", tmp_path], cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert r.stderr.strip().splitlines()[-1] == f"smix_timm.timm_train: error: {message}"
+    assert not (tmp_path / "run").exists()
+
+
+def test_r2_our_collate_left_out_of_the_training_loader_is_stopped(launch, tmp_path):
+    script = _edited(tmp_path, ("train_loader = create_loader(train_set, is_training=True, collate_fn=collate_fn",
+                                "train_loader = create_loader(train_set, is_training=True, collate_fn=None"))
+    with pytest.raises(timm_train.LauncherError, match="built FastCollateSaliencyMix but created its training loader "
+                                                       "with collate_fn=None"):
+        launch("--saliencymix", "1.0", script=script)
+    assert not (tmp_path / "run" / "last.pth.tar").exists()
