@@ -18,16 +18,26 @@
 #define INLINE static inline __attribute__((always_inline))
 
 static const int SCALES[6] = {12, 24, 48, 28, 56, 112};
-#define PAD 112  /* the largest scale: each integral row carries this many replicated columns per side */
-/* Integral column j of row r lives at integral[r * row_stride(w) + COL0 + j]. COL0 + 1 and the row
- * stride are multiples of 8 floats and the buffer is 64-byte aligned, so for the vectors the scale
- * pass reads at x = 0, 8, 16, ... the columns x + 1 + 8m (four of the six scales: x +- s + 1 with
- * s = 24, 48, 56, 112) are whole 32-byte loads that never straddle a cache line (5% faster on
- * Zen 4); COL0 >= PAD leaves room for the left padding. */
-#define COL0 (PAD + 7)
+#define PAD 112  /* the largest scale */
+/* A window of scale s >= W spans every column of a row whatever the pixel, exactly as a window of
+ * scale W does: x - s + 1 <= 0 and x + s + 1 > W both clamp to the row's ends. So the scale pass
+ * reads columns with the scale min(s, W) (column_scale), and each integral row needs only
+ * pad_of(W) = min(W, PAD) replicated columns per side, not PAD: a 32-px row carries 64 of them
+ * instead of 224 (the integral of a 32x32 image is 3x smaller), which keeps the cost per pixel at
+ * 32 px close to that at 224 px. The window widths themselves (ws->widths) and the rows (clamped
+ * explicitly) are computed with the true scale.
+ *
+ * Integral column j of row r lives at integral[r * row_stride(w) + col0(w) + j]. col0 + 1 and the
+ * row stride are multiples of 8 floats and the buffer is 64-byte aligned, so for the vectors the
+ * scale pass reads at x = 0, 8, 16, ... the columns x + 1 + 8m (four of the six scales at 224 px:
+ * x +- s + 1 with s = 24, 48, 56, 112) are whole 32-byte loads that never straddle a cache line (5%
+ * faster on Zen 4); col0 >= pad_of(w) leaves room for the left padding. */
 #define ALIGN_FLOATS 16
 
-INLINE size_t row_stride(int w) { return ((size_t)COL0 + w + 1 + PAD + 7) & ~(size_t)7; }
+INLINE int pad_of(int w) { return w < PAD ? w : PAD; }
+INLINE int column_scale(int scale, int w) { return scale < w ? scale : w; }
+INLINE size_t col0(int w) { return (((size_t)pad_of(w) + 1 + 7) & ~(size_t)7) - 1; }
+INLINE size_t row_stride(int w) { return (col0(w) + w + 1 + pad_of(w) + 7) & ~(size_t)7; }
 
 /* p rounded up to a 64-byte boundary; the caller allocated ALIGN_FLOATS floats more than it uses. */
 INLINE float *align64(float *p) { return p ? (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63) : NULL; }
@@ -53,9 +63,8 @@ INLINE uint8_t gray_of(int b, int g, int r) {
     return (uint8_t)((uint16_t)(hi + (uint16_t)((uint16_t)(lo + 16384) >> 7)) >> 8);
 }
 
-/* The two 3x3 blurs ([1 2 1]^2 / 16, border reflect-101, each rounded back to uint8 as (s + 8) >> 4)
- * and the integral run as one pipeline over rows, two rows apart, so each row is still in L1 when
- * the next stage reads it. */
+/* The two 3x3 blurs ([1 2 1]^2 / 16, border reflect-101, each rounded back to uint8 as (s + 8) >> 4),
+ * row by row; blur_twice_and_integral runs them with the integral. */
 INLINE void hsum_row(const uint8_t *r, uint16_t *t, int w) {
     t[0] = (uint16_t)(r[reflect101(-1, w)] + 2 * r[0] + r[reflect101(1, w)]);
     for (int x = 1; x < w - 1; x++) t[x] = (uint16_t)(r[x - 1] + 2 * r[x] + r[x + 1]);
@@ -70,7 +79,7 @@ INLINE void vsum_row(const uint16_t *t, uint8_t *d, int y, int h, int w) {
 }
 
 /* Row y + 1 of cv::integral(gray, CV_32F), stored from column 1 at row_start[(y + 1) * iw]: rows
- * carry PAD columns per side; the left ones stay 0 (= column 0), the right ones repeat column W, so
+ * carry pad_of(W) columns per side; the left ones stay 0 (= column 0), the right ones repeat column W, so
  * a window clamped at the border reads the same values at unclamped indices. */
 INLINE void integral_row(const uint8_t *g, float *rows, size_t iw, int y, int w, int exact, int32_t *prefix) {
     const float *above = rows + (size_t)y * iw;
@@ -99,15 +108,51 @@ INLINE void integral_row(const uint8_t *g, float *rows, size_t iw, int y, int w,
             row[x] = above[x] + s;
         }
     }
-    for (int x = 0; x < PAD; x++) row[w + x] = row[w - 1];
+    for (int x = 0, pad = pad_of(w); x < pad; x++) row[w + x] = row[w - 1];
+}
+
+/* Images up to this many pixels (128 x 128) are blurred stage by stage over the whole image, which
+ * fits in L1/L2 then: each stage is one long loop over the flat image (vectorised whatever the
+ * width), where the row pipeline below would run short rows (32 columns at CIFAR size: mostly
+ * scalar loop remainders, 1.6x the cost per pixel of a 224-px image). Larger images keep the
+ * pipeline over rows, so each row is still in L1 when the next stage reads it. Same results. */
+#define FLAT_BLUR_PIXELS 16384
+
+/* hsum_row for every row of an h x w image: one loop over the flat image, whose first and last
+ * column per row read across a row boundary; those two are then redone with reflect-101. */
+INLINE void hsum_image(const uint8_t *g, uint16_t *t, int h, int w) {
+    size_t n = (size_t)h * w;
+    for (size_t i = 1; i + 1 < n; i++) t[i] = (uint16_t)(g[i - 1] + 2 * g[i] + g[i + 1]);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r = g + (size_t)y * w;
+        uint16_t *tr = t + (size_t)y * w;
+        tr[0] = (uint16_t)(r[reflect101(-1, w)] + 2 * r[0] + r[reflect101(1, w)]);
+        if (w > 1) tr[w - 1] = (uint16_t)(r[w - 2] + 2 * r[w - 1] + r[reflect101(w, w)]);
+    }
+}
+
+/* vsum_row for every row: the inner rows in one flat loop, the first and last with reflect-101. */
+INLINE void vsum_image(const uint16_t *t, uint8_t *d, int h, int w) {
+    size_t n = (size_t)h * w;
+    for (size_t i = (size_t)w; i + w < n; i++) d[i] = (uint8_t)((t[i - w] + 2 * t[i] + t[i + w] + 8) >> 4);
+    vsum_row(t, d, 0, h, w);
+    if (h > 1) vsum_row(t, d + (size_t)(h - 1) * w, h - 1, h, w);
 }
 
 /* gray (H x W) -> gray blurred twice, in place, and its integral. */
 INLINE void blur_twice_and_integral(uint8_t *gray, int h, int w, uint8_t *blur1, uint16_t *t1, uint16_t *t2,
                                     float *integral, int32_t *prefix) {
     size_t iw = row_stride(w);
-    float *rows = integral + COL0 + 1;
+    float *rows = integral + col0(w) + 1;
     int exact = (size_t)h * w <= EXACT_INTEGRAL_PIXELS;
+    if ((size_t)h * w <= FLAT_BLUR_PIXELS) {
+        hsum_image(gray, t1, h, w);
+        vsum_image(t1, blur1, h, w);
+        hsum_image(blur1, t2, h, w);
+        vsum_image(t2, gray, h, w);
+        for (int y = 0; y < h; y++) integral_row(gray + (size_t)y * w, rows, iw, y, w, exact, prefix);
+        return;
+    }
     for (int s = 0; s < h + 2; s++) {
         if (s < h) hsum_row(gray + (size_t)s * w, t1 + (size_t)s * w, w);
         int r1 = s - 1, r2 = s - 2;  /* rows r1 + 1 and r2 + 1 of the stage before are ready */
@@ -126,15 +171,21 @@ INLINE void blur_twice_and_integral(uint8_t *gray, int h, int w, uint8_t *blur1,
 typedef struct {
     uint8_t *gray, *blur;
     uint16_t *tmp, *tmp2, *on, *off;
-    float *integral;  /* (H + 1) padded rows, see integral_row and COL0; 64-byte aligned */
+    float *integral;  /* (H + 1) padded rows, see integral_row and col0; 64-byte aligned */
     float *widths;    /* per scale and column: the width of the clamped window; 64-byte aligned */
     float *integral_block, *widths_block;  /* what was allocated (and is freed) for the two above */
     int32_t *prefix;
+    /* Per row y and scale k, set once per call: where the clamped window's first and last integral
+     * rows start (offsets into integral, [(y * 6 + k) * 2] and [... + 1]) and its height. */
+    size_t *window_rows;
+    float *window_heights;
+    int column_scales[6];  /* column_scale(SCALES[k], W) */
 } Workspace;
 
 static void workspace_free(Workspace *ws) {
     free(ws->gray); free(ws->blur); free(ws->tmp); free(ws->tmp2); free(ws->on); free(ws->off);
     free(ws->integral_block); free(ws->widths_block); free(ws->prefix);
+    free(ws->window_rows); free(ws->window_heights);
 }
 
 static int workspace_alloc(Workspace *ws, int h, int w) {
@@ -150,10 +201,23 @@ static int workspace_alloc(Workspace *ws, int h, int w) {
     ws->integral = align64(ws->integral_block);
     ws->widths = align64(ws->widths_block);
     ws->prefix = malloc((size_t)w * sizeof(int32_t));
-    if (!ws->gray || !ws->blur || !ws->tmp || !ws->tmp2 || !ws->on || !ws->off || !ws->integral || !ws->widths || !ws->prefix) {
+    ws->window_rows = malloc((size_t)h * 12 * sizeof(size_t));
+    ws->window_heights = malloc((size_t)h * 6 * sizeof(float));
+    if (!ws->gray || !ws->blur || !ws->tmp || !ws->tmp2 || !ws->on || !ws->off || !ws->integral || !ws->widths
+        || !ws->prefix || !ws->window_rows || !ws->window_heights) {
         workspace_free(ws);
         return -1;
     }
+    size_t iw = row_stride(w);
+    for (int y = 0; y < h; y++)
+        for (int k = 0; k < 6; k++) {
+            int y1 = y - SCALES[k] + 1 < 0 ? 0 : y - SCALES[k] + 1;
+            int y2 = y + SCALES[k] + 1 > h ? h : y + SCALES[k] + 1;
+            ws->window_rows[(size_t)(y * 6 + k) * 2] = (size_t)y1 * iw;
+            ws->window_rows[(size_t)(y * 6 + k) * 2 + 1] = (size_t)y2 * iw;
+            ws->window_heights[(size_t)y * 6 + k] = (float)(y2 - y1);
+        }
+    for (int k = 0; k < 6; k++) ws->column_scales[k] = column_scale(SCALES[k], w);
     for (int k = 0; k < 6; k++)
         for (int x = 0; x < w; x++) {
             int x1 = x - SCALES[k] + 1, x2 = x + SCALES[k] + 1;
@@ -179,7 +243,8 @@ INLINE MapOut map_at(void *out, int out_float, size_t offset) {
 /* The gray image in ws->gray -> the map in out and, in peaks (if not NULL), the row-major index of
  * the map's first maximum and first minimum. */
 INLINE void saliency_of_gray(int h, int w, MapOut out, int32_t *peaks, Workspace *ws) {
-    size_t n = (size_t)h * w, iw = row_stride(w);
+    size_t n = (size_t)h * w;
+    const float *integral_c0 = ws->integral + col0(w);
     uint8_t *gray = ws->gray;
     uint16_t *on = ws->on, *off = ws->off;
     if (n == 1) {  /* a 1x1 window has no surround (0 / 0 in OpenCV): its map is 0 */
@@ -198,15 +263,13 @@ INLINE void saliency_of_gray(int h, int w, MapOut out, int32_t *peaks, Workspace
     for (int y = 0; y < h; y++) {
         const uint8_t *gr = gray + (size_t)y * w;
         const float *a1[6], *a2[6], *b1[6], *b2[6];
-        float dy[6];
+        const float *dy = ws->window_heights + (size_t)y * 6;
+        const size_t *window = ws->window_rows + (size_t)y * 12;
         for (int k = 0; k < 6; k++) {
-            int sc = SCALES[k];
-            int y1 = y - sc + 1 < 0 ? 0 : y - sc + 1;
-            int y2 = y + sc + 1 > h ? h : y + sc + 1;
-            const float *r1 = ws->integral + (size_t)y1 * iw + COL0, *r2 = ws->integral + (size_t)y2 * iw + COL0;
-            a1[k] = r1 - sc + 1; a2[k] = r2 - sc + 1;  /* column x1 = x - sc + 1 */
-            b1[k] = r1 + sc + 1; b2[k] = r2 + sc + 1;  /* column x2 = x + sc + 1 */
-            dy[k] = (float)(y2 - y1);
+            const float *r1 = integral_c0 + window[2 * k], *r2 = integral_c0 + window[2 * k + 1];
+            int cs = ws->column_scales[k];  /* the same clamped columns as the scale (see pad_of) */
+            a1[k] = r1 - cs + 1; a2[k] = r2 - cs + 1;  /* column x1 = x - scale + 1, clamped by the padding */
+            b1[k] = r1 + cs + 1; b2[k] = r2 + cs + 1;  /* column x2 = x + scale + 1, clamped by the padding */
         }
         const float *wd = ws->widths;
         uint16_t *on_r = on + (size_t)y * w, *off_r = off + (size_t)y * w;
