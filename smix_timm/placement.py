@@ -192,9 +192,12 @@ def peak_positions(maps: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
 
 
 def flat_to_yx(index: torch.Tensor, width: int) -> torch.Tensor:
-    """Row-major flat indices (B,) into an image of ``width`` columns -> (B, 2) [y, x] on the CPU."""
-    index = index.cpu()
-    return torch.stack([index // width, index % width], dim=1)
+    """Row-major flat indices (B,) into an image of ``width`` columns -> (B, 2) int64 [y, x] on the CPU.
+
+    One device-to-host copy, then numpy (no torch op per coordinate: this runs on every mixing step).
+    """
+    flat = index.cpu().numpy().astype(np.int64, copy=False)
+    return torch.from_numpy(np.stack(np.divmod(flat, width), axis=1))
 
 
 def saliency_boxes(source_point: Tuple[int, int], target_point: Tuple[int, int], lam: float,

@@ -7,10 +7,10 @@ import pytest
 import torch
 from _reference_apply import reference_apply
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from smix_timm import SaliencyMix, apply
 from smix_timm.apply import apply_mix, patch_box_pairs
+from smix_timm.bench.speed import count_torch_ops
 from smix_timm.params import MIXUP, SALIENCYMIX, MixConfig, sample_mix_params
 from smix_timm.placement import BoxPairs, batch_box_pairs, images_needed
 
@@ -96,19 +96,6 @@ def test_refuses_boxes_outside_or_of_unequal_size(path):
         apply_mix(x, params, BoxPairs.empty(3))
 
 
-def count_ops(fn) -> int:
-    class Counter(TorchDispatchMode):
-        calls = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            Counter.calls += 1
-            return func(*args, **(kwargs or {}))
-
-    with Counter():
-        fn()
-    return Counter.calls
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("mode", ["batch", "elem"])
 def test_one_call_issues_as_many_torch_ops_for_8_as_for_256_images(path, dtype, mode):
@@ -122,7 +109,7 @@ def test_one_call_issues_as_many_torch_ops_for_8_as_for_256_images(path, dtype, 
         mean, std = torch.tensor(IMAGENET_DEFAULT_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_DEFAULT_STD).view(3, 1, 1)
         x = ((pixels - mean) / std).to(dtype)
         target = torch.from_numpy(rng.integers(0, 10, batch))
-        counts.append(count_ops(lambda: mix(x, target)))
+        counts.append(count_torch_ops(lambda: mix(x, target)))
         if mode == "elem":  # every kind occurs at both sizes, so no branch hides ops
             kinds = mix.sample_params(batch, (32, 32)).kind
             assert {MIXUP, SALIENCYMIX} <= set(kinds.tolist())
@@ -145,3 +132,45 @@ def test_gradients_follow_the_mixing():
     assert torch.allclose(leaf.grad, reference_leaf.grad, rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="leaf tensor that requires grad.*x.clone()"):
         apply_mix(leaf, params, pairs)
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+def test_cuda_apply_equals_the_per_sample_reference(dtype, layout):
+    rng = np.random.default_rng(11 + DTYPES.index(dtype))
+    for step in range(8):
+        batch = int(rng.integers(1, 40))
+        height, width = (int(v) for v in rng.integers(1, 70, size=2))
+        mode = ["batch", "pair", "elem", "half"][step % 4]
+        params, pairs = random_step(rng, batch, height, width, mode, "salient_to_salient")
+        x = random_batch(rng, batch, height, width, dtype, layout)
+        expected = x.clone()
+        lam_expected = reference_apply(expected, params.kind, params.lam, list(pairs))
+        on_gpu = x.cuda()
+        lam = apply_mix(on_gpu, params, pairs)
+        assert torch.equal(on_gpu.cpu(), expected) and np.array_equal(lam, lam_expected)
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cuda_call_equals_cpu_with_as_many_ops_for_8_as_for_256(dtype):
+    counts = []
+    for batch in (8, 256):
+        kw = dict(mixup_alpha=1.0, cutmix_alpha=1.0, saliencymix_alpha=1.0, mode="elem", num_classes=10,
+                  mean=IMAGENET_DEFAULT_MEAN, std=IMAGENET_DEFAULT_STD, scheme="salient_to_salient")
+        rng = np.random.default_rng(batch)
+        pixels = random_batch(rng, batch, 48, 40, torch.uint8, "contiguous").float() / 255
+        mean, std = torch.tensor(IMAGENET_DEFAULT_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_DEFAULT_STD).view(3, 1, 1)
+        x = ((pixels - mean) / std).to(dtype)
+        target = torch.from_numpy(rng.integers(0, 10, batch))
+        cpu, y_cpu = SaliencyMix(seed=5, **kw)(x.clone(), target)
+        gpu_mix = SaliencyMix(seed=5, **kw)
+        gpu, y_gpu = gpu_mix(x.cuda(), target.cuda())
+        assert torch.equal(gpu.cpu(), cpu) and torch.allclose(y_gpu.cpu(), y_cpu)
+        x_gpu, target_gpu = x.cuda(), target.cuda()
+        counts.append(count_torch_ops(lambda: gpu_mix(x_gpu, target_gpu)))
+    assert counts[0] == counts[1], counts

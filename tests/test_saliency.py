@@ -7,6 +7,7 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from smix_timm import register_saliency_method, saliency_map
 from smix_timm.saliency import fine_grained_torch as fg
+from smix_timm.saliency import saliency_peaks
 from smix_timm.saliency.opencv_backend import require_cv2_saliency
 
 cv2 = require_cv2_saliency()
@@ -214,3 +215,18 @@ def test_input_tensor_is_never_modified(kwargs):
     before = x.clone()
     saliency_map(x, **kwargs)
     assert torch.equal(x, before)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("height, width", [(1, 1), (1, 9), (2, 3), (7, 5), (31, 32), (32, 32), (33, 64), (64, 31),
+                                           (113, 112), (224, 224), (100, 300)])
+def test_cuda_fine_grained_equals_cpu_bit_for_bit(height, width):
+    rng = np.random.default_rng(height * 1000 + width)
+    noise = torch.from_numpy(rng.integers(0, 256, (3, 3, height, width), dtype=np.uint8))
+    blocks = torch.from_numpy(rng.integers(0, 256, (3, 3, height // 4 + 1, width // 4 + 1), dtype=np.uint8))
+    shapes = blocks.repeat_interleave(4, 2).repeat_interleave(4, 3)[:, :, :height, :width].contiguous()
+    for batch in (noise, shapes):
+        assert torch.equal(saliency_map(batch.cuda()).cpu(), saliency_map(batch))
+        maxima, minima = saliency_peaks(batch.cuda())
+        ref_max, ref_min = saliency_peaks(batch)
+        assert torch.equal(maxima, ref_max) and torch.equal(minima, ref_min)

@@ -3,7 +3,8 @@
 matplotlib ships ``grace_hopper.jpg``; scikit-image (the ``dev`` extra) ships
 astronaut, coffee, chelsea, rocket and more. ``write_jpeg_folder`` turns them
 into an ImageFolder of ImageNet-like JPEGs (random crops, ~500x375, quality 90)
-for loader benchmarks; ``photo_crops`` gives a (B, 3, S, S) uint8 batch.
+for loader benchmarks; ``photo_crops`` gives a (B, 3, S, S) uint8 batch; ``small_photo_set`` CIFAR-size
+images held in memory.
 """
 from __future__ import annotations
 
@@ -51,6 +52,27 @@ def photo_crops(batch: int, size: int, seed: int = 0) -> torch.Tensor:
         y, x = rng.integers(0, p.shape[0] - size + 1), rng.integers(0, p.shape[1] - size + 1)
         crops.append(p[y:y + size, x:x + size])
     return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).contiguous()
+
+
+def small_photo_set(count: int, size: int, seed: int = 0) -> np.ndarray:
+    """``count`` CIFAR-like images, (count, size, size, 3) uint8 RGB in memory (the layout of CIFAR's arrays).
+
+    Each is a random square crop (1/8 to 1/2 of the shorter side of a photograph) shrunk to ``size``
+    with PIL's area-averaging resize, flipped at random: real image content at CIFAR's scale.
+    """
+    from PIL import Image
+
+    photos = list(photographs().values())
+    rng = np.random.default_rng(seed)
+    out = np.empty((count, size, size, 3), dtype=np.uint8)
+    for i in range(count):
+        photo = photos[i % len(photos)]
+        h, w = photo.shape[:2]
+        side = int(rng.integers(max(size, min(h, w) // 8), max(size, min(h, w) // 2) + 1))
+        y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        crop = Image.fromarray(photo[y:y + side, x:x + side]).resize((size, size), Image.BOX)
+        out[i] = np.asarray(crop)[:, ::-1] if rng.random() < 0.5 else np.asarray(crop)
+    return out
 
 
 def write_jpeg_folder(root: str, images: int, classes: int = 8, seed: int = 0, quality: int = 90) -> int:

@@ -10,6 +10,7 @@ image instead (the reference). Users add detectors with
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable, Dict, Optional, Tuple, Union
 
 import torch
@@ -98,6 +99,32 @@ def _check_choices(channels: str, backend: str, method: Union[str, Detector]) ->
     check_backend(backend, method)
 
 
+def _scale_lists(channels: int, mean: Constants, std: Constants, max_value: Optional[float]):
+    """``float_scale``'s per-channel scale and offset as Python lists, remembered for the usual constants.
+
+    The mixing classes call the kernel with the same timm constants at every step; building the
+    constant tensors anew cost more than the rest of the call's bookkeeping at 32 px.
+    """
+    def key(values):
+        if values is None:
+            return None
+        return tuple(float(v) for v in values) if isinstance(values, (tuple, list)) else float(values)
+
+    if isinstance(mean, torch.Tensor) or isinstance(std, torch.Tensor):  # tensors can change in place: no memo
+        return _compute_scale_lists(channels, mean, std, max_value)
+    return _cached_scale_lists(channels, key(mean), key(std), max_value)
+
+
+def _compute_scale_lists(channels, mean, std, max_value):
+    scale, offset, _ = float_scale(torch.empty(1, channels, 1, 1), mean, std, max_value)
+    return scale.tolist(), offset.tolist()
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_scale_lists(channels, mean, std, max_value):
+    return _compute_scale_lists(channels, mean, std, max_value)
+
+
 def _fused_fine_grained(images: torch.Tensor, method, backend: str, channels: str, mean: Constants,
                         std: Constants, max_value: Optional[float], maps: Optional[str], peaks: bool):
     """(maps, int32 [argmax, argmin]) from the fused C kernel, or None where it does not apply.
@@ -112,12 +139,12 @@ def _fused_fine_grained(images: torch.Tensor, method, backend: str, channels: st
     threads = torch.get_num_threads()
     if images.dtype == torch.uint8:
         return native.fine_grained_u8_native(images, channels, threads, maps=maps, peaks=peaks)
-    scale, offset, described = float_scale(images, mean, std, max_value)
-    out, top, outside = native.fine_grained_f32_native(images, scale.tolist(), offset.tolist(),
-                                                       pixel_tolerance(images.dtype), channels, threads,
-                                                       maps=maps, peaks=peaks)
+    scale, offset = _scale_lists(images.shape[1], mean, std, max_value)
+    out, top, outside = native.fine_grained_f32_native(images, scale, offset, pixel_tolerance(images.dtype), channels,
+                                                       threads, maps=maps, peaks=peaks)
     if outside:
         to_uint8(images, mean=mean, std=std, max_value=max_value)  # raises, naming the range and the likely cause
+        described = float_scale(images, mean, std, max_value)[2]
         raise ValueError(f"float images given with {described} map to {outside} values outside 0-255")
     return out, top
 

@@ -69,16 +69,16 @@ def _open(path: str) -> ctypes.CDLL:
     lib.smix_fine_grained_f32.argtypes = _F32_ARGS
     lib.smix_fine_grained_dispatch.restype = ctypes.c_char_p
     lib.smix_fine_grained_source_sha256.restype = ctypes.c_char_p
-    lib.smix_paste_patches.restype = None
-    lib.smix_paste_patches.argtypes = [ctypes.c_void_p] + [ctypes.c_longlong] * 3 + [ctypes.c_void_p] * 5
+    lib.smix_paste_patches.restype = ctypes.c_int
+    lib.smix_paste_patches.argtypes = [ctypes.c_void_p] + [ctypes.c_longlong] * 3 + [ctypes.c_void_p] * 4
     lib.smix_planar_from_interleaved_u8.restype = None
     lib.smix_planar_from_interleaved_u8.argtypes = [ctypes.c_void_p] + [ctypes.c_longlong] * 3 + [ctypes.c_void_p]
     built = lib.smix_fine_grained_source_sha256().decode()
     current = _source_sha256()
     if current is not None and built != current:
-        raise RuntimeError(f"{path} was built from another version of its C sources "
-                           "(fine_grained_kernel.c, batch_kernel.c, simd_dispatch.h); reinstall the package (pip install -e . or bash tools/install.sh) "
-                           "to rebuild it")
+        raise RuntimeError(f"{path} was built from another version of its C sources (fine_grained_kernel.c, "
+                           "batch_kernel.c, simd_dispatch.h); reinstall the package (pip install -e . or "
+                           "bash tools/install.sh) to rebuild it")
     return lib
 
 
@@ -218,15 +218,12 @@ def paste_patches(x: torch.Tensor, source, target, has_patch) -> None:
         has_patch: (B,) bool, which samples take a patch.
     """
     lib = _require()
-    elsize = x.element_size()
-    heights = source[:, 1] - source[:, 0]
-    widths = source[:, 3] - source[:, 2]
-    room = int((heights * widths * has_patch * (heights > 0) * (widths > 0)).sum()) * x.shape[1] * elsize
-    scratch = torch.empty(max(room, 1), dtype=torch.uint8)
     strides = (ctypes.c_longlong * 4)(*x.stride())
     flags = has_patch.astype("uint8")
-    lib.smix_paste_patches(x.data_ptr(), elsize, x.shape[0], x.shape[1], strides, source.ctypes.data,
-                           target.ctypes.data, flags.ctypes.data, scratch.data_ptr())
+    code = lib.smix_paste_patches(x.data_ptr(), x.element_size(), x.shape[0], x.shape[1], strides,
+                                  source.ctypes.data, target.ctypes.data, flags.ctypes.data)
+    if code < 0:
+        raise MemoryError("the patch step could not allocate its one-patch buffer")
 
 
 def planar_from_interleaved(interleaved) -> torch.Tensor:

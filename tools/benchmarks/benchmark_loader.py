@@ -13,14 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 
 import torch
 
-from smix_timm.bench.loader import build_loader, images_per_second, standard_collates, worker_costs
+from smix_timm.bench.loader import build_loader, interleaved_rates, print_costs, print_rates, worker_costs
 from smix_timm.bench.photos import write_jpeg_folder
-
-ANCHOR = "timm FastCollateMixup (CutMix)"
 
 
 def main(argv=None) -> dict:
@@ -44,32 +41,14 @@ def main(argv=None) -> dict:
     costs = None
     if args.cost_repeats > 0:
         costs = worker_costs(args.data, args.batch, args.cost_repeats)
-        print(f"One worker's costs per batch of {args.batch}, one thread, best of {args.cost_repeats}:")
-        for name, value in costs.items():
-            if name != "expected_ratio":
-                print(f"  {name:40s} {value:8.2f} ms")
-        print(f"  expected images/s ratio of a worker-bound loader, SaliencyMix to CutMix: "
-              f"{costs['expected_ratio']:.3f}x", flush=True)
+        print_costs(costs, args.batch, args.cost_repeats, log=lambda line: print(line, flush=True))
     print(f"{args.images} JPEGs in {args.data}, batch {args.batch}, {args.workers} worker(s), "
           f"{torch.get_num_threads()} main-process threads; {args.rounds} rounds x {args.passes} passes", flush=True)
-    collates = standard_collates()
-    rates = {name: [] for name in collates}
-    for r in range(args.rounds):
-        for name, make in collates.items():
-            loader = build_loader(args.data, make(8), args.batch, args.workers)
-            rates[name].append(images_per_second(loader, args.passes))
-            del loader
-        line = ", ".join(f"{name.split(' (')[0]} {rate[-1]:.1f}" for name, rate in rates.items())
-        print(f"  round {r + 1}/{args.rounds}: images/s {line}", flush=True)
+    collates = interleaved_rates(lambda collate: build_loader(args.data, collate, args.batch, args.workers),
+                                 args.rounds, args.passes, log=lambda line: print(line, flush=True))
+    print_rates(collates)
     results = {"images": args.images, "batch": args.batch, "workers": args.workers,
-               "main_threads": torch.get_num_threads(), "worker_costs_ms": costs, "collates": {}}
-    print(f"\n{'collate':34s} {'median img/s':>12s} {'vs CutMix (median of per-round ratios)':>40s}")
-    for name, values in rates.items():
-        ratios = [v / a for v, a in zip(values, rates[ANCHOR])]
-        results["collates"][name] = {"images_per_s": values, "median": statistics.median(values),
-                                     "ratio_to_cutmix": ratios, "median_ratio": statistics.median(ratios)}
-        print(f"{name:34s} {statistics.median(values):12.1f} {statistics.median(ratios):39.3f}x "
-              f"(per round {min(ratios):.3f}-{max(ratios):.3f})")
+               "main_threads": torch.get_num_threads(), "worker_costs_ms": costs, "collates": collates}
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
