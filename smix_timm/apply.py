@@ -65,14 +65,12 @@ def check_box_pairs(pairs: BoxPairs, batch: int, height: int, width: int) -> Non
     """
     if len(pairs) != batch:
         raise ValueError(f"box pairs are for {len(pairs)} samples but the batch has {batch}")
+    boxes = np.stack([pairs.source, pairs.target], axis=1)  # (B, 2, 4)
+    sizes = boxes[:, :, 1::2] - boxes[:, :, 0::2]  # (B, 2, [h, w])
     limits = np.array([height, height, width, width])
-    bad = np.zeros(batch, dtype=bool)
-    for boxes in (pairs.source, pairs.target):
-        bad |= ~((boxes >= 0) & (boxes <= limits)).all(1) | (boxes[:, 1] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 2])
-    src_size = np.stack([pairs.source[:, 1] - pairs.source[:, 0], pairs.source[:, 3] - pairs.source[:, 2]], 1)
-    dst_size = np.stack([pairs.target[:, 1] - pairs.target[:, 0], pairs.target[:, 3] - pairs.target[:, 2]], 1)
-    bad |= (src_size != dst_size).any(1)
-    bad &= pairs.has_patch
+    good = ((boxes >= 0) & (boxes <= limits)).all(axis=(1, 2)) & (sizes >= 0).all(axis=(1, 2))
+    good &= (sizes[:, 0] == sizes[:, 1]).all(axis=1)
+    bad = pairs.has_patch & ~good
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(f"sample {i}: source box {pairs.source[i].tolist()} and target box "
@@ -94,9 +92,17 @@ def label_weights(params: MixParams, pairs: BoxPairs, image_size: Tuple[int, int
 
 
 def _mix_on_cpu(x: torch.Tensor, params: MixParams, pairs: BoxPairs) -> None:
-    """MixUp by index_select/blend/index_copy_ and every patch in one C call (see the module docstring)."""
+    """MixUp by index_select/blend/index_copy_ and every patch in one C call (see the module docstring).
+
+    A step without MixUp samples skips the blend's ops, so their number depends on the draws here (on a
+    CPU an op is a function call, not a kernel launch); ``_mix_with_tensor_ops`` issues the same ops
+    whatever the draws.
+    """
     batch = len(x)
     mixup_idx = np.flatnonzero(params.kind == MIXUP)
+    if not len(mixup_idx):
+        native.paste_patches(x, pairs.source, pairs.target, pairs.has_patch)
+        return
     dst = torch.from_numpy(mixup_idx)
     weights = torch.from_numpy(params.lam[mixup_idx].astype(np.float32)).view(-1, 1, 1, 1)
     # The blend reads the originals before the patches are written (a patch may come from a MixUp sample).

@@ -171,7 +171,8 @@ class _SaliencyMixing(Mixup):
                              f"got shape {tuple(target.shape)}")
         if target.is_floating_point() or target.dtype == torch.bool:
             raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
-        if batch and (int(target.min()) < 0 or int(target.max()) >= self.num_classes):
+        low, high = (int(v) for v in torch.aminmax(target)) if batch else (0, 0)
+        if low < 0 or high >= self.num_classes:
             raise ValueError(f"target holds class indices outside [0, {self.num_classes}); "
                              f"check num_classes={self.num_classes}")
         return target

@@ -244,9 +244,19 @@ def partners(batch: int, chosen: Sequence[int], per: str) -> Tuple[Dict[int, int
 def images_needed(batch: int, chosen: Sequence[int], scheme: str, per: str) -> List[int]:
     """The images whose saliency maps a step needs, sorted: sources, and targets unless the scheme
     pastes at the corresponding place (``saliency_box_pairs`` takes their peaks in this order)."""
-    source_of, target_of = partners(batch, chosen, per)
-    _, target_kind = check_scheme(scheme)
-    return sorted(set(source_of.values()) | (set(target_of.values()) if target_kind != "same" else set()))
+    return _needed(*_source_and_target_images(batch, chosen, per), check_scheme(scheme)[1] == "same").tolist()
+
+
+def _source_and_target_images(batch: int, chosen, per: str) -> Tuple[np.ndarray, np.ndarray]:
+    """``partners`` as arrays: for each chosen sample, the image its patch comes from and the one it goes to."""
+    chosen = np.asarray(chosen, dtype=np.int64).reshape(-1)
+    if check_per(per) == "sample":
+        return batch - 1 - chosen, chosen
+    return np.full_like(chosen, batch - 1), np.zeros_like(chosen)
+
+
+def _needed(sources: np.ndarray, targets: np.ndarray, same_place: bool) -> np.ndarray:
+    return np.unique(sources if same_place else np.concatenate([sources, targets]))
 
 
 def batch_box_pairs(batch: int, chosen: Sequence[int], lam: Sequence[float], image_size: Tuple[int, int],
@@ -274,12 +284,9 @@ def batch_box_pairs(batch: int, chosen: Sequence[int], lam: Sequence[float], ima
     chosen = np.asarray(chosen, dtype=np.int64).reshape(-1)
     maxima = np.asarray(maxima, dtype=np.int64).reshape(-1, 2)
     minima = np.asarray(minima, dtype=np.int64).reshape(-1, 2)
-    if check_per(per) == "sample":
-        source_image, target_image = batch - 1 - chosen, chosen
-    else:
-        source_image, target_image = np.full_like(chosen, batch - 1), np.zeros_like(chosen)
+    source_image, target_image = _source_and_target_images(batch, chosen, per)
     same = target_kind == "same"
-    needed = np.unique(source_image if same else np.concatenate([source_image, target_image]))
+    needed = _needed(source_image, target_image, same)
     if len(maxima) != len(needed) or len(minima) != len(needed):
         raise ValueError(f"need the peaks of {len(needed)} maps (images {needed[:8].tolist()}...), "
                          f"got {len(maxima)}")
