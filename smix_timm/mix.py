@@ -10,10 +10,12 @@ they mix exactly like Mixup/CutMix. A step is: random params
 """
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
+import timm
 import torch
 from timm.data import FastCollateMixup, Mixup
 from timm.data.mixup import mixup_target
@@ -27,6 +29,8 @@ from .params import SALIENCYMIX, MixConfig, MixParams, RandomSource, make_rng, s
 from .placement import BoxPairs, check_border, check_scheme
 from .saliency import check_backend, resolve_method, saliency_peaks
 
+_TIMM_MIXUP_TARGET_ARGS = frozenset(inspect.signature(mixup_target).parameters)
+
 
 class _SaliencyMixing(Mixup):
     """What SaliencyMix and FastCollateSaliencyMix share: configuration, params, boxes, apply.
@@ -37,7 +41,8 @@ class _SaliencyMixing(Mixup):
     def __init__(self, mixup_alpha: float = 1.0, cutmix_alpha: float = 0.0,
                  cutmix_minmax: Optional[Sequence[float]] = None, prob: float = 1.0, switch_prob: float = 0.5,
                  mode: str = "batch", correct_lam: bool = True, label_smoothing: float = 0.1,
-                 num_classes: int = 1000, *, saliencymix_alpha: float = 0.0, method="fine_grained",
+                 num_classes: int = 1000, multi_label: bool = False, *, saliencymix_alpha: float = 0.0,
+                 method="fine_grained",
                  scheme: str = "salient_to_corresponding", per: str = "sample", border: str = "shift",
                  mean: Constants = None, std: Constants = None, max_value: Optional[float] = None,
                  channels: str = "rgb", backend: str = "torch", official: bool = False,
@@ -46,9 +51,16 @@ class _SaliencyMixing(Mixup):
             cutmix_minmax = tuple(float(v) for v in cutmix_minmax)
             if len(cutmix_minmax) != 2:
                 raise ValueError(f"cutmix_minmax must be (min, max), got {cutmix_minmax}")
-        super().__init__(mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha, cutmix_minmax=cutmix_minmax,
-                         prob=prob, switch_prob=switch_prob, mode=mode, correct_lam=correct_lam,
-                         label_smoothing=label_smoothing, num_classes=num_classes)
+        timm_kwargs = dict(mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha, cutmix_minmax=cutmix_minmax,
+                           prob=prob, switch_prob=switch_prob, mode=mode, correct_lam=correct_lam,
+                           label_smoothing=label_smoothing, num_classes=num_classes)
+        if multi_label:  # dense (B, num_classes) targets, mixed by timm's own mixup_target
+            if "multi_label" not in _TIMM_MIXUP_TARGET_ARGS:
+                raise ValueError(f"multi_label=True needs a timm whose mixup_target mixes dense targets "
+                                 f"(1.0.31 or newer); this is timm {timm.__version__}: upgrade timm")
+            timm_kwargs["multi_label"] = True
+        super().__init__(**timm_kwargs)
+        self.multi_label = bool(multi_label)
         self.saliencymix_alpha = float(saliencymix_alpha)
         self._mix_config().validate()
         if not 0.0 <= float(label_smoothing) <= 1.0:  # NaN fails too
@@ -74,6 +86,27 @@ class _SaliencyMixing(Mixup):
         self._rng = None
         self._rng_owner = None
 
+    # ---------------------------------------------------------------- the on/off switch
+    @property
+    def mixup_enabled(self) -> bool:
+        """timm's switch (``--mixup-off-epoch`` sets it to False), kept in shared memory.
+
+        timm's loop flips it on the collate in the main process only; persistent DataLoader workers
+        hold their own copy of the collate and would go on mixing. Here the flag lives in a one-byte
+        shared-memory tensor that forked and spawned workers map too, so the flip reaches them at
+        their next batch.
+        """
+        flag = self.__dict__.get("_enabled")
+        return True if flag is None else bool(flag[0])
+
+    @mixup_enabled.setter
+    def mixup_enabled(self, value: bool) -> None:
+        flag = self.__dict__.get("_enabled")
+        if flag is None:
+            flag = torch.ones(1, dtype=torch.bool).share_memory_()
+            self.__dict__["_enabled"] = flag
+        flag[0] = bool(value)
+
     # ---------------------------------------------------------------- randomness
     def _mix_config(self) -> MixConfig:
         minmax = tuple(self.cutmix_minmax) if self.cutmix_minmax is not None else None
@@ -91,13 +124,19 @@ class _SaliencyMixing(Mixup):
         same lambdas and boxes in every worker, and again in every epoch.
         """
         info = None if self._seed is None else torch.utils.data.get_worker_info()
+        rank = _distributed_rank() if self._seed is not None else 0
         if info is None:
-            if self._rng is None:
-                self._rng = make_rng(self._seed)
+            if self._rng is None or self._rng_owner != ("main", rank):
+                # Rank 0 (and a single process) keeps the seed's own stream; other ranks fold their rank in,
+                # as timm seeds its global RNG with seed + rank: otherwise every rank draws the same boxes.
+                self._rng = make_rng(self._seed) if rank == 0 else \
+                    np.random.default_rng([_seed_entropy(self._seed), rank])
+                self._rng_owner = ("main", rank)
             return self._rng
         owner = (os.getpid(), info.seed)
         if self._rng_owner != owner:  # first batch in this worker: the forked copy is every worker's
-            self._rng = np.random.default_rng([_seed_entropy(self._seed), int(info.seed) % (2 ** 63)])
+            entropy = [_seed_entropy(self._seed), int(info.seed) % (2 ** 63)] + ([rank] if rank else [])
+            self._rng = np.random.default_rng(entropy)
             self._rng_owner = owner
         return self._rng
 
@@ -161,11 +200,18 @@ class _SaliencyMixing(Mixup):
         pairs = patch_box_pairs(params, self.saliency_box_pairs(x, params))
         lam = apply_mix(x, params, pairs, correct_lam=self.correct_lam)
         weights = torch.as_tensor(lam, dtype=torch.float32, device=target.device).unsqueeze(1)
+        if self.multi_label:
+            return x, mixup_target(target, self.num_classes, weights, self.label_smoothing, multi_label=True)
         return x, mixup_target(target, self.num_classes, weights, self.label_smoothing)
 
     def _check_target(self, target: torch.Tensor, batch: int) -> torch.Tensor:
         if not isinstance(target, torch.Tensor):
             target = torch.as_tensor(target)
+        if self.multi_label:
+            if tuple(target.shape) != (batch, self.num_classes):
+                raise ValueError(f"multi_label=True takes dense targets of shape (B, num_classes) = "
+                                 f"{(batch, self.num_classes)}, got {tuple(target.shape)}")
+            return target
         if target.dim() != 1 or len(target) != batch:
             raise ValueError(f"target must be a 1-D tensor of {batch} class indices (one per image), "
                              f"got shape {tuple(target.shape)}")
@@ -176,6 +222,16 @@ class _SaliencyMixing(Mixup):
             raise ValueError(f"target holds class indices outside [0, {self.num_classes}); "
                              f"check num_classes={self.num_classes}")
         return target
+
+
+def _distributed_rank() -> int:
+    """This process's rank in a torch.distributed job (torchrun's RANK before the group exists), else 0."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return int(torch.distributed.get_rank())
+    try:
+        return max(int(os.environ.get("RANK", "0")), 0)
+    except ValueError:
+        return 0
 
 
 def _seed_entropy(seed) -> int:
@@ -226,7 +282,9 @@ class SaliencyMix(_SaliencyMixing):
 
     Args:
         mixup_alpha, cutmix_alpha, cutmix_minmax, prob, switch_prob, mode, correct_lam,
-        label_smoothing, num_classes: timm's ``Mixup`` arguments, same meaning and defaults.
+        label_smoothing, num_classes, multi_label: timm's ``Mixup`` arguments, same meaning, order and
+            defaults (tests/test_mix_timm_contract.py checks them against the installed timm);
+            ``multi_label=True`` takes dense (B, num_classes) targets and needs timm >= 1.0.31.
         saliencymix_alpha: > 0 turns SaliencyMix on, lambda ~ Beta(alpha, alpha) (paper: 1.0).
         method: saliency detector: 'fine_grained' (the paper's, bit-exact with OpenCV),
             'spectral_residual', 'frequency_tuned', or a callable (B, C, H, W) uint8 -> (B, H, W).
@@ -241,6 +299,8 @@ class SaliencyMix(_SaliencyMixing):
         seed: None (numpy's global RNG, as timm), an int, or a numpy Generator/RandomState.
     Returns:
         Calling it returns ``(x, soft_targets)``: ``x`` mixed in place, targets (B, num_classes).
+        For ``x`` that requires grad the mix is recorded by autograd: gradients reach the pixels that
+        end up in the mixed batch (a leaf that requires grad is refused: in-place, as timm's Mixup).
     Raises:
         ValueError: a setting timm or the paper does not allow, float input without its scale,
             a target that is not (B,) class indices; each message says what to pass instead.
@@ -295,7 +355,9 @@ class FastCollateSaliencyMix(_SaliencyMixing, FastCollateMixup):
         if not isinstance(batch, (list, tuple)) or len(batch) == 0:
             raise ValueError("the collate needs a non-empty list of (image, label) samples")
         x = stack_uint8_images([sample[0] for sample in batch])
-        target = self._check_target(_labels([sample[1] for sample in batch]), len(x))
+        labels = [sample[1] for sample in batch]
+        target = torch.as_tensor(np.stack(labels)) if self.multi_label else _labels(labels)
+        target = self._check_target(target, len(x))
         params = self.sample_params(len(x), x.shape[-2:])
         x, target = self.mix_with_params(x, target, params)
         if self.mode == "half":
