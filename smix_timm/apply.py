@@ -65,11 +65,11 @@ def check_box_pairs(pairs: BoxPairs, batch: int, height: int, width: int) -> Non
     """
     if len(pairs) != batch:
         raise ValueError(f"box pairs are for {len(pairs)} samples but the batch has {batch}")
-    boxes = np.stack([pairs.source, pairs.target], axis=1)  # (B, 2, 4)
-    sizes = boxes[:, :, 1::2] - boxes[:, :, 0::2]  # (B, 2, [h, w])
-    limits = np.array([height, height, width, width])
-    good = ((boxes >= 0) & (boxes <= limits)).all(axis=(1, 2)) & (sizes >= 0).all(axis=(1, 2))
-    good &= (sizes[:, 0] == sizes[:, 1]).all(axis=1)
+    boxes = np.concatenate([pairs.source, pairs.target], axis=1)  # (B, 8): source, then target
+    sizes = boxes[:, 1::2] - boxes[:, 0::2]  # (B, 4): source h, w, target h, w
+    limits = np.array([height, height, width, width] * 2)
+    good = ((boxes >= 0) & (boxes <= limits)).all(axis=1) & (sizes >= 0).all(axis=1)
+    good &= (sizes[:, :2] == sizes[:, 2:]).all(axis=1)
     bad = pairs.has_patch & ~good
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

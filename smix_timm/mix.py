@@ -96,8 +96,14 @@ class _SaliencyMixing(Mixup):
         shared-memory tensor that forked and spawned workers map too, so the flip reaches them at
         their next batch.
         """
-        flag = self.__dict__.get("_enabled")
-        return True if flag is None else bool(flag[0])
+        view = self.__dict__.get("_enabled_view")
+        if view is None or view[1] != os.getpid():  # a numpy view of the shared byte, made once per process
+            flag = self.__dict__.get("_enabled")
+            if flag is None:
+                return True
+            view = (flag.numpy(), os.getpid())
+            self.__dict__["_enabled_view"] = view
+        return bool(view[0][0])
 
     @mixup_enabled.setter
     def mixup_enabled(self, value: bool) -> None:

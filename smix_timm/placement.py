@@ -91,15 +91,7 @@ def patch_sizes(lam: np.ndarray, height: int, width: int) -> np.ndarray:
     if not ((lam >= 0.0) & (lam <= 1.0)).all():
         raise ValueError(f"lam must be in [0, 1], got values {lam.min()}..{lam.max()}")
     ratio = np.sqrt(1.0 - lam)  # IEEE sqrt is correctly rounded: the same float as math.sqrt
-    return np.stack([(height * ratio).astype(np.int64), (width * ratio).astype(np.int64)], axis=-1)
-
-
-def _spans(centre: np.ndarray, size: np.ndarray, limit: int, border: str) -> Tuple[np.ndarray, np.ndarray]:
-    """``_span_shift`` / ``_span_clip`` on arrays of centres and sizes."""
-    if border == "shift":
-        start = np.minimum(np.maximum(centre - size // 2, 0), limit - size)
-        return start, start + size
-    return np.maximum(centre - size // 2, 0), np.minimum(centre + (size + 1) // 2, limit)
+    return (np.multiply.outer(ratio, np.array([height, width], dtype=np.float64))).astype(np.int64)
 
 
 def boxes_around(points: np.ndarray, sizes: np.ndarray, image_size: Tuple[int, int],
@@ -111,15 +103,32 @@ def boxes_around(points: np.ndarray, sizes: np.ndarray, image_size: Tuple[int, i
     points = np.asarray(points, dtype=np.int64).reshape(-1, 2)
     sizes = np.asarray(sizes, dtype=np.int64).reshape(-1, 2)
     border = check_border(border)
-    y0, y1 = _spans(points[:, 0], sizes[:, 0], image_size[0], border)
-    x0, x1 = _spans(points[:, 1], sizes[:, 1], image_size[1], border)
-    return np.stack([y0, y1, x0, x1], axis=1)
+    limits = np.array(image_size[:2], dtype=np.int64)
+    boxes = np.empty((len(points), 4), dtype=np.int64)  # columns y0, y1, x0, x1: starts at 0::2, ends at 1::2
+    if border == "shift":
+        start = np.minimum(np.maximum(points - sizes // 2, 0), limits - sizes)
+        boxes[:, 0::2], boxes[:, 1::2] = start, start + sizes
+    else:
+        boxes[:, 0::2] = np.maximum(points - sizes // 2, 0)
+        boxes[:, 1::2] = np.minimum(points + (sizes + 1) // 2, limits)
+    return boxes
 
 
 def box_areas(boxes: np.ndarray) -> np.ndarray:
     """``box_area`` of each row of an (N, 4) array, int64 (N,)."""
     boxes = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
     return np.maximum(boxes[:, 1] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 2], 0)
+
+
+def _int64_rows(boxes) -> np.ndarray:
+    """(N, 4) C-contiguous int64 (the native paste step reads the memory), converting only when needed."""
+    if isinstance(boxes, np.ndarray) and boxes.dtype == np.int64 and boxes.ndim == 2 and boxes.flags.c_contiguous:
+        return boxes
+    return np.ascontiguousarray(boxes, dtype=np.int64).reshape(-1, 4)
+
+
+def _is_flags(flags) -> bool:
+    return isinstance(flags, np.ndarray) and flags.dtype == np.bool_ and flags.ndim == 1
 
 
 class BoxPairs:
@@ -134,9 +143,9 @@ class BoxPairs:
     __slots__ = ("source", "target", "has_patch")
 
     def __init__(self, source: np.ndarray, target: np.ndarray, has_patch: np.ndarray):
-        self.source = np.ascontiguousarray(source, dtype=np.int64).reshape(-1, 4)
-        self.target = np.ascontiguousarray(target, dtype=np.int64).reshape(-1, 4)
-        self.has_patch = np.asarray(has_patch, dtype=bool).reshape(-1)
+        self.source = _int64_rows(source)
+        self.target = _int64_rows(target)
+        self.has_patch = has_patch if _is_flags(has_patch) else np.asarray(has_patch, dtype=bool).reshape(-1)
         if not len(self.source) == len(self.target) == len(self.has_patch):
             raise ValueError(f"BoxPairs needs one source box, target box and flag per sample, got "
                              f"{len(self.source)}, {len(self.target)} and {len(self.has_patch)}")
@@ -192,12 +201,15 @@ def peak_positions(maps: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
 
 
 def flat_to_yx(index: torch.Tensor, width: int) -> torch.Tensor:
-    """Row-major flat indices (B,) into an image of ``width`` columns -> (B, 2) int64 [y, x] on the CPU.
+    """Row-major flat indices (B,) or (B, K) into an image of ``width`` columns -> (B, 2) or (B, K, 2)
+    int64 [y, x] on the CPU.
 
     One device-to-host copy, then numpy (no torch op per coordinate: this runs on every mixing step).
     """
     flat = index.cpu().numpy().astype(np.int64, copy=False)
-    return torch.from_numpy(np.stack(np.divmod(flat, width), axis=1))
+    yx = np.empty(flat.shape + (2,), dtype=np.int64)
+    np.divmod(flat, width, out=(yx[..., 0], yx[..., 1]))
+    return torch.from_numpy(yx)
 
 
 def saliency_boxes(source_point: Tuple[int, int], target_point: Tuple[int, int], lam: float,
@@ -302,8 +314,7 @@ def batch_box_pairs(batch: int, chosen: Sequence[int], lam: Sequence[float], ima
         target = source
     else:
         target_points = pick[target_kind][np.searchsorted(needed, target_image)]
-        real_sizes = np.stack([source[:, 1] - source[:, 0], source[:, 3] - source[:, 2]], axis=1)
-        target = boxes_around(target_points, real_sizes, image_size, "shift")
+        target = boxes_around(target_points, source[:, 1::2] - source[:, 0::2], image_size, "shift")
     pairs.source[chosen] = source
     pairs.target[chosen] = target
     pairs.has_patch[chosen] = True

@@ -214,6 +214,5 @@ def saliency_peaks(images: torch.Tensor, method: Union[str, Detector] = "fine_gr
     if fused is None:
         return placement.peak_positions(saliency_map(images, method, mean=mean, std=std, max_value=max_value,
                                                      channels=channels, backend=backend))
-    flat = fused[1].to(torch.int64)
-    width = images.shape[-1]
-    return placement.flat_to_yx(flat[:, 0], width), placement.flat_to_yx(flat[:, 1], width)
+    yx = placement.flat_to_yx(fused[1], images.shape[-1])  # (B, 2 [max, min], 2 [y, x])
+    return yx[:, 0], yx[:, 1]

@@ -6,9 +6,13 @@ One batch, one run, ratios against the anchors measured in the same run:
     python tools/benchmarks/benchmark_saliency.py --batch 64 --size 224 --threads 2
 
 Prints images/s of each torch detector and of OpenCV's loop (exactness of
-fine_grained checked on the same batch), and the time of one mixing call
-(SaliencyMix vs timm.data.Mixup with CutMix; FastCollateSaliencyMix vs
-FastCollateMixup) on the same batch. CUDA rows are added when a GPU is present.
+fine_grained checked on the same batch), the time of one mixing call
+(SaliencyMix vs timm.data.Mixup with CutMix, batch and per-sample; FastCollateSaliencyMix vs
+FastCollateMixup) on the same batch with SaliencyMix's torch-op count, and the mixing's cost
+around the kernel against issue 21's bars. CUDA rows are added when a GPU is present. At the
+paper's small sizes, one thread:
+
+    python tools/benchmarks/benchmark_saliency.py --batch 256 --size 32 --threads 1 --repeat 21
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, FastCollateMi
 
 from smix_timm import FastCollateSaliencyMix, SaliencyMix, saliency_map
 from smix_timm.bench.photos import photo_crops
-from smix_timm.bench.speed import device_rows, timed
+from smix_timm.bench.speed import count_torch_ops, device_rows, timed
 from smix_timm.saliency import fine_grained_torch, native
 
 
@@ -63,27 +67,51 @@ def main(argv=None) -> dict:
 
     print("\n== one mixing call on the same batch (ms; ratio = time / timm CutMix time)")
     cutmix = Mixup(mixup_alpha=0.0, cutmix_alpha=1.0, num_classes=1000)
+    cutmix_elem = Mixup(mixup_alpha=0.0, cutmix_alpha=1.0, num_classes=1000, mode="elem")
     target = torch.arange(n) % 1000
     t_cut = timed(lambda xi: cutmix(xi, target), args.repeat, setup=x.clone)
-    rows = {"timm Mixup (CutMix)": t_cut}
+    rows = {"timm Mixup (CutMix)": t_cut,
+            "timm Mixup per-sample CutMix (elem)": timed(lambda xi: cutmix_elem(xi, target), args.repeat,
+                                                         setup=x.clone)}
+    ops = {}
     for name, kw in {"SaliencyMix per-sample": {}, "SaliencyMix per-batch": {"per": "batch"},
                      "SaliencyMix official preset": {"official": True}}.items():
         mix = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=1000, mean=IMAGENET_DEFAULT_MEAN,
                           std=IMAGENET_DEFAULT_STD, **kw)
         rows[name] = timed(lambda xi: mix(xi, target), args.repeat, setup=x.clone)
+        ops[name] = count_torch_ops(lambda: mix(x.clone(), target)) - 1  # minus the clone
     for name, t in rows.items():
-        print(f"  {name:28s} {1e3 * t:8.1f} ms   {t / t_cut:6.2f}x")
-        results["mixing"][name] = {"ms": 1e3 * t, "vs_cutmix": t / t_cut}
+        count = f"   {ops[name]} torch ops" if name in ops else ""
+        print(f"  {name:36s} {1e3 * t:8.2f} ms   {t / t_cut:6.2f}x{count}")
+        results["mixing"][name] = {"ms": 1e3 * t, "vs_cutmix": t / t_cut, **({"torch_ops": ops[name]} if count else {})}
 
     samples = [(img.numpy(), int(k) % 1000) for k, img in enumerate(u8)]
     t_fc = timed(lambda: FastCollateMixup(mixup_alpha=0.0, cutmix_alpha=1.0, num_classes=1000)(samples), args.repeat)
     fcs = FastCollateSaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=1000)
     t_fs = timed(lambda: fcs(samples), args.repeat)
-    print(f"  {'FastCollateMixup (CutMix)':28s} {1e3 * t_fc:8.1f} ms")
-    print(f"  {'FastCollateSaliencyMix':28s} {1e3 * t_fs:8.1f} ms   {t_fs / t_fc:6.2f}x")
+    print(f"  {'FastCollateMixup (CutMix)':36s} {1e3 * t_fc:8.2f} ms")
+    print(f"  {'FastCollateSaliencyMix':36s} {1e3 * t_fs:8.2f} ms   {t_fs / t_fc:6.2f}x")
     results["mixing"]["collate"] = {"cutmix_ms": 1e3 * t_fc, "saliencymix_ms": 1e3 * t_fs, "ratio": t_fs / t_fc}
     print("  (batch path: each call mixes a fresh copy of the batch in place, copied outside the timer; "
           "SaliencyMix's extra cost is one saliency pass over the batch)")
+
+    if native.load() is not None:  # issue 21's bars: the mixing around the kernel costs what a batch op costs
+        scale = [255.0 * v for v in IMAGENET_DEFAULT_STD]
+        offset = [255.0 * v for v in IMAGENET_DEFAULT_MEAN]
+        k_float = timed(lambda: native.fine_grained_f32_native(x, scale, offset, 1.0, "rgb", args.threads,
+                                                               maps=None, peaks=True), args.repeat)
+        k_u8 = timed(lambda: native.fine_grained_u8_native(u8, "rgb", args.threads, maps=None, peaks=True),
+                     args.repeat)
+        bars = {"batch": (rows["SaliencyMix per-sample"], k_float + 2 * t_cut, "kernel (float) + 2 x timm CutMix"),
+                "collate": (t_fs, k_u8 + 1.10 * t_fc, "kernel (uint8) + 1.10 x FastCollateMixup")}
+        print("\n== the mixing around the kernel (bars of issue 21)")
+        print(f"  fine_grained kernel, peaks only: float batch {1e3 * k_float:.2f} ms, uint8 batch {1e3 * k_u8:.2f} ms")
+        for name, (ours, bar, what) in bars.items():
+            print(f"  {name:8s} ours {1e3 * ours:7.2f} ms  <=  {what} = {1e3 * bar:7.2f} ms : "
+                  f"{'met' if ours <= bar else 'NOT met'} ({ours / bar:.2f} of the bar)")
+            results["mixing"][f"{name} bar"] = {"ours_ms": 1e3 * ours, "bar_ms": 1e3 * bar, "met": ours <= bar}
+        faster = rows["SaliencyMix per-sample"] < rows["timm Mixup per-sample CutMix (elem)"]
+        print(f"  batch    ours faster than timm's per-sample CutMix: {faster}")
 
     if torch.cuda.is_available():
         results["cuda"] = device_rows(torch.device("cuda"), args.cuda_batch, args.size, args.repeat)
