@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check (../shared/GPU.md): one command for a session that is lent a device machine.
+# The GPU check: one command for a session that is lent a device machine (a GPU with torch and timm).
 #
 #   bash tools/benchmarks/gpu_check.sh            # writes $OUT/gpu_check.log and $OUT/*.json
 #
