@@ -1,4 +1,5 @@
-"""The one reader of timm ``train.py`` checkpoints, for both sides of the project.
+"""The one reader of timm ``train.py`` checkpoints, for both sides of the project, and the one place
+where the trainer's writes into a run folder handle faults.
 
 timm's ``CheckpointSaver`` writes a dict with ``state_dict``, optionally
 ``state_dict_ema`` (``--model-ema``), ``arch`` (``args.model``), ``epoch``,
@@ -21,20 +22,30 @@ with no arguments and fills its ``__dict__`` with the saved plain values, and
 the class defines no ``__setstate__`` or ``__reduce__`` of its own. Anything else
 a file pickles is refused, with a message saying what and why
 (``explain_refused_load``).
+
+**Writing.** ``atomic_checkpoint_saver`` is timm's ``CheckpointSaver`` with every file
+appearing whole or not at all; ``run_folder_writes`` turns a failed write (disk full,
+file-size limit, read-only folder, a file in the way) into one ``OutputWriteError`` line
+naming the folder, the likely cause and the last resumable epoch, and removes the
+temporary files; ``atomic_write_text`` writes small text files the same way.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import pickle
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 
 __all__ = ["CheckpointError", "CheckpointInfo", "TimmCheckpoint", "read_checkpoint", "read_timm_checkpoint",
-           "load_timm_checkpoint", "strip_wrapper_prefixes", "explain_refused_load"]
+           "load_timm_checkpoint", "strip_wrapper_prefixes", "explain_refused_load", "OutputWriteError",
+           "run_folder_writes", "write_fault_cause", "describe_resumable", "atomic_write_text",
+           "atomic_checkpoint_saver"]
 
 # args of timm's train.py that decide the eval transform (as timm's train.py passes vars(args))
 DATA_ARGS = ("input_size", "img_size", "in_chans", "mean", "std", "crop_pct", "crop_mode", "interpolation")
@@ -325,3 +336,200 @@ def load_timm_checkpoint(path: Union[str, os.PathLike], use_ema: bool = True, ar
         epoch=ckpt.epoch, metric=ckpt.metric,
         args=args, data_config=resolve_data_config(data_args, model=model))
     return model, info
+
+
+# ------------------------------------------------------------------------------------------ writing
+# What a failed write most likely means, by errno, and what to do; shown in the one-line error of a write fault.
+_SPACE = "free space (or raise the limit) or choose another --output"
+_PLACE = "choose another --output"
+_WRITE_CAUSES = {
+    errno.ENOSPC: ("the disk is full", _SPACE),
+    errno.EDQUOT: ("the disk quota is used up", _SPACE),
+    errno.EFBIG: ("a file-size limit was hit (ulimit -f)", _SPACE),
+    errno.EROFS: ("the file system is read-only", _PLACE),
+    errno.EACCES: ("the folder is not writable for this user (permissions)", _PLACE),
+    errno.EPERM: ("the folder is not writable for this user (permissions)", _PLACE),
+    errno.ENOTDIR: ("a part of the path is a file, not a folder", _PLACE),
+    errno.EEXIST: ("a file of that name is in the way of the folder", _PLACE),
+    errno.EISDIR: ("a folder of that name is in the way of the file", _PLACE),
+    errno.ENAMETOOLONG: ("the path is too long", _PLACE),
+    errno.EIO: ("the disk reported an input/output error", _SPACE),
+}
+# torch.save reports a short write from its C++ writer as a RuntimeError with one of these texts
+_TORCH_WRITE_FAILURES = ("unexpected pos", "file write failed", "pytorchstreamwriter failed")
+
+
+class OutputWriteError(Exception):
+    """A file of a run's output folder could not be written (disk full, size limit, read-only, a file in the
+    way). The message is one line: the folder, what was being written, the likely cause, and what can be
+    resumed. No temporary file is left behind."""
+
+
+def write_fault_cause(err: BaseException) -> Optional[Tuple[str, str]]:
+    """The likely cause of a failed write and what to do, or None when ``err`` is not a write fault.
+
+    Args:
+        err: what a write raised: an ``OSError`` (its errno decides the cause) or torch's ``RuntimeError``
+            for a short write inside ``torch.save``.
+
+    Returns:
+        (cause, advice), e.g. ("the disk is full", "free space ... or choose another --output"), or None for
+        anything that is not a failed write.
+    """
+    if isinstance(err, OSError):
+        return _WRITE_CAUSES.get(err.errno, (err.strerror or type(err).__name__, _PLACE))
+    if isinstance(err, RuntimeError) and any(t in str(err).lower() for t in _TORCH_WRITE_FAILURES):
+        return "the disk is full or a file-size limit was hit (torch.save could not finish the file)", _SPACE
+    return None
+
+
+def describe_resumable(folder: str, epoch: Optional[int]) -> str:
+    """The sentence of a write-fault message that says what the run can continue from.
+
+    Args:
+        folder: the run folder.
+        epoch: the last epoch whose checkpoint is complete in ``folder/last.pth.tar``, or None.
+    """
+    last = os.path.join(folder, "last.pth.tar")
+    if epoch is None or not os.path.isfile(last):
+        return "no epoch was saved yet, so there is nothing to resume"
+    return f"the last resumable epoch is {epoch}: --resume {last} continues at epoch {epoch + 1}"
+
+
+@contextmanager
+def run_folder_writes(folder: str, what: str, resumable: Optional[Callable[[], str]] = None,
+                      temporaries: Sequence[str] = (), appending: Sequence[str] = ()):
+    """Turn a failed write into the folder into one :class:`OutputWriteError`, removing temporary files.
+
+    The one place where the trainer's writers (checkpoints, ``summary.csv``, ``args.yaml``, images) handle
+    faults. Whatever the block raises, the files in ``temporaries`` are removed when present (a half-written
+    ``tmp.pth.tar`` is never resumable), and the files in ``appending`` are cut back to their size at entry
+    (no half-written row in ``summary.csv``). A write fault (see :func:`write_fault_cause`) becomes one
+    line; anything else propagates unchanged. Clear error rather than retry: a full disk or a read-only folder
+    needs the user to act, and training on without checkpoints would lose the work silently.
+
+    Args:
+        folder: the run folder (named in the message).
+        what: what was being written, e.g. "the checkpoint of epoch 3".
+        resumable: gives the sentence on what can be resumed (see :func:`describe_resumable`).
+        temporaries: files to remove when the block fails.
+        appending: files the block appends to.
+
+    Raises:
+        OutputWriteError: the block failed to write.
+    """
+    sizes = {path: os.path.getsize(path) for path in appending if os.path.isfile(path)}
+    try:
+        yield
+    except BaseException as err:
+        for path in appending:
+            try:
+                if path in sizes:
+                    os.truncate(path, sizes[path])
+                elif os.path.isfile(path):
+                    os.remove(path)
+            except OSError:
+                pass
+        for path in temporaries:
+            try:
+                if os.path.lexists(path):
+                    os.remove(path)
+            except OSError:
+                pass
+        fault = write_fault_cause(err) if isinstance(err, Exception) else None
+        if fault is None:
+            raise
+        cause, advice = fault
+        detail = err.strerror if isinstance(err, OSError) and err.strerror else \
+            (str(err).strip().splitlines() or [type(err).__name__])[0]
+        named = os.fspath(err.filename) if isinstance(err, OSError) and err.filename else ""
+        where = f" ({named})" if named and os.path.normpath(str(named)) != os.path.normpath(folder) else ""
+        after = f"; {resumable()}" if resumable is not None else ""
+        raise OutputWriteError(f"cannot write {what} in {folder}{where}: {cause} ({detail}); {advice}{after}") \
+            from None
+
+
+def _file_stamp(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, so that a failed write
+    leaves the old file (or none), never a truncated one.
+
+    Raises:
+        OSError: the write failed; the temporary file is removed.
+    """
+    partial = f"{path}.partial"
+    try:
+        with open(partial, "w") as f:
+            f.write(text)
+        os.replace(partial, path)
+    except BaseException:
+        if os.path.lexists(partial):
+            os.remove(partial)
+        raise
+
+
+def atomic_checkpoint_saver(resumed_epoch: Optional[int] = None, **kwargs):
+    """A timm ``CheckpointSaver`` whose every file appears whole or not at all.
+
+    timm's saver writes ``tmp.pth.tar`` / ``recovery_tmp.pth.tar`` and renames them, but where hard links
+    are not allowed it copies a file straight to its final name, so a full disk could leave a truncated
+    ``checkpoint-N.pth.tar`` or ``model_best.pth.tar``. This one copies to a temporary name and renames,
+    records the epoch that ``last.pth.tar`` holds (``last_saved_epoch``, set also when a later step of the
+    same save failed) and lists its temporary files (``temporaries()``) for :func:`run_folder_writes`.
+
+    Args:
+        resumed_epoch: the epoch ``last.pth.tar`` already holds when a run continues in its folder.
+        **kwargs: timm's ``CheckpointSaver`` arguments.
+
+    Returns:
+        The saver (a subclass of timm's ``CheckpointSaver``).
+    """
+    return _atomic_saver_class()(resumed_epoch=resumed_epoch, **kwargs)
+
+
+_SAVER_CLASS = None
+
+
+def _atomic_saver_class():
+    global _SAVER_CLASS
+    if _SAVER_CLASS is not None:
+        return _SAVER_CLASS
+    from timm.utils import CheckpointSaver
+
+    class _AtomicSaver(CheckpointSaver):
+        def __init__(self, *args, resumed_epoch: Optional[int] = None, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.last_saved_epoch = resumed_epoch
+
+        def temporaries(self) -> List[str]:
+            return [os.path.join(self.checkpoint_dir, "tmp" + self.extension),
+                    os.path.join(self.recovery_dir, "recovery_tmp" + self.extension)]
+
+        def _duplicate(self, src, dst):
+            partial = f"{dst}.partial"
+            try:
+                super()._duplicate(src, partial)
+                os.replace(partial, dst)
+            except BaseException:
+                if os.path.lexists(partial):
+                    os.remove(partial)
+                raise
+
+        def save_checkpoint(self, epoch, metric=None):
+            last = os.path.join(self.checkpoint_dir, "last" + self.extension)
+            before = _file_stamp(last)
+            try:
+                return super().save_checkpoint(epoch, metric)
+            finally:
+                if _file_stamp(last) != before:  # last.pth.tar now holds this epoch, even if a later step failed
+                    self.last_saved_epoch = epoch
+
+    _SAVER_CLASS = _AtomicSaver
+    return _SAVER_CLASS

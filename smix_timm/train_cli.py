@@ -155,8 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--no-prefetcher", action="store_true", help="plain loader; mixing on the batch instead of the collate")
     add("--output", default="", metavar="PATH", help="output root (default: ./output/train)")
     add("--experiment", default="", metavar="NAME", help="run folder name (default: time, model and size)")
-    add("--overwrite-output", action="store_true", help="train into a run folder that already holds a run, "
-                                                        "replacing its checkpoints and summary (default: refuse)")
+    add("--overwrite-output", action="store_true", help="train into a run folder that already holds a run: its "
+                                                        "files are first moved to <folder>.replaced-<time> "
+                                                        "(default: refuse)")
     add("--eval-metric", default="top1", help="metric that picks model_best (default: top1)")
     add("--eval-train", action="store_true",
         help="after each epoch also score the training split as validation is scored (eval transform, no "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tarfile
 from typing import List, Optional, Tuple
 
 from timm.data import create_dataset
@@ -56,6 +57,30 @@ def check_image_folder(root: str, split: str, flag: str) -> Tuple[str, List[str]
     return folder, classes
 
 
+def check_image_tar(path: str) -> None:
+    """Check a ``.tar`` given as data (timm's ``ReaderImageInTar`` reads it): a readable tar with images.
+
+    Raises:
+        UsageError: an empty or damaged file, another archive format (e.g. gzip, zip), or no image in it.
+    """
+    extensions = get_img_extensions(as_set=True)
+    files = 0
+    try:
+        with tarfile.open(path, "r:") as tar:  # plain tar only: timm's reader opens it so
+            for member in tar:  # headers only, and only up to the first image
+                if member.isfile():
+                    if os.path.splitext(member.name)[1].lower() in extensions:
+                        return
+                    files += 1
+    except (tarfile.TarError, OSError, EOFError) as err:
+        size = os.path.getsize(path) if os.path.isfile(path) else 0
+        what = "is empty (0 bytes)" if size == 0 else f"is not a plain tar archive ({err})"
+        raise UsageError(f"--data-dir {path} {what}; pass an uncompressed .tar of <class>/<image> files "
+                         "(tar -cf), or the folder that holds train/ and validation/") from None
+    raise UsageError(f"--data-dir {path} holds no images ({', '.join(sorted(extensions))}) among its "
+                     f"{files} files; pass a .tar of <class>/<image> files or the data folder")
+
+
 def dataset_classes(dataset) -> Optional[List[str]]:
     """Class names of a timm ImageDataset or a torchvision dataset, in label order, or None."""
     reader = getattr(dataset, "reader", None)
@@ -78,7 +103,8 @@ def build_datasets(args: argparse.Namespace):
         (train dataset, eval dataset).
 
     Raises:
-        UsageError: missing data, a bad folder layout, class lists that disagree, or fewer training
+        UsageError: missing data, a bad folder layout, a ``.tar`` that is not an image archive, a
+            failed ``--dataset-download`` (e.g. offline), class lists that disagree, or fewer training
             images than one global batch.
     """
     root, kind = args.data_dir, args.dataset
@@ -91,12 +117,15 @@ def build_datasets(args: argparse.Namespace):
     if not kind and os.path.isfile(root) and not root.endswith(".tar"):
         raise UsageError(f"--data-dir {root} is a file; pass the folder that holds train/ and validation/ "
                          "(or a .tar of it)")
-    is_folder = not kind and os.path.isdir(root)  # a .tar root is timm's ImageTar, not checked here
+    is_folder = not kind and os.path.isdir(root)  # a .tar root is timm's ImageTar: checked as an archive
+    if not kind and os.path.isfile(root):
+        check_image_tar(root)
     folders = {}
     if is_folder:
         for split, flag in ((args.train_split, "--train-split"), (args.val_split, "--val-split")):
             folders[split] = check_image_folder(root, split, flag)
     common = dict(root=root, class_map=args.class_map, download=args.dataset_download, batch_size=args.batch_size)
+    root_existed = os.path.exists(root)
     try:
         train_set = create_dataset(kind, split=args.train_split, is_training=True, seed=args.seed,
                                    repeats=args.epoch_repeats, **common)
@@ -106,6 +135,14 @@ def build_datasets(args: argparse.Namespace):
             raise UsageError(f"{kind} not found under {root} ({err}); put the torchvision files there "
                              f"(e.g. {root}/cifar-10-batches-py) or pass --dataset-download") from None
         raise
+    except OSError as err:  # urllib's URLError is an OSError: no network, DNS, proxy, or a write failure
+        if not args.dataset_download:
+            raise
+        if not root_existed and os.path.isdir(root) and not os.listdir(root):
+            os.rmdir(root)  # the empty folder the failed download made
+        reason = getattr(err, "reason", None) or err.strerror or err
+        raise UsageError(f"could not download {kind or 'the dataset'} into {root} ({reason}); without a network, "
+                         "copy the dataset's files there and drop --dataset-download") from None
     train_classes, eval_classes = dataset_classes(train_set), dataset_classes(eval_set)
     if is_folder and not args.class_map:
         folder, classes = folders[args.train_split]

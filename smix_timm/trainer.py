@@ -16,6 +16,7 @@ by zero-padding and a random crop (the CIFAR recipe). The device is CUDA when th
 CPU (``--device``); torchrun runs DDP with nccl on GPUs and gloo on CPUs. Outputs are timm's:
 ``output/train/<experiment>/{last,model_best,checkpoint-N}.pth.tar``, ``summary.csv``, ``args.yaml``.
 """
+import glob
 import logging
 import os
 import sys
@@ -35,6 +36,13 @@ from timm.optim import create_optimizer_v2, optimizer_kwargs
 from timm.scheduler import create_scheduler_v2, scheduler_kwargs
 
 import smix_timm.models  # noqa: F401  (registers resnet18_cifar, resnet50_cifar, wrn28_10, wrn16_2 with timm)
+from smix_timm.checkpoint import (
+    OutputWriteError,
+    atomic_checkpoint_saver,
+    atomic_write_text,
+    describe_resumable,
+    run_folder_writes,
+)
 from smix_timm.params import check_cutmix_minmax
 from smix_timm.train_cli import check_args, mixing_on, parse_command_line
 from smix_timm.train_data import UsageError, build_datasets, build_train_eval_set, replace_crop_with_pad
@@ -111,10 +119,74 @@ def build_loaders(args, data_config, train_set, eval_set, collate_fn, device):
     return train_loader, eval_loader
 
 
+class EvalShard(torch.utils.data.Dataset):
+    """This process's share of an evaluation set: images ``rank``, ``rank + world_size``, ... once each.
+
+    timm's distributed evaluation sampler pads the last shard with repeated images so that every process
+    gets as many; summed across processes, those repeats would be counted twice. Here every image is in
+    exactly one shard and no shard is padded, so the all-reduced sums are exact (shards may differ by one
+    image, hence :func:`evaluation_model`, which makes no collective call per batch).
+
+    ``transform`` reads and sets the wrapped dataset's, as timm's ``create_loader`` sets it.
+
+    Args:
+        dataset: a map-style dataset (timm ``ImageDataset``, torchvision dataset).
+        rank: this process's rank.
+        world_size: the number of processes.
+    """
+
+    def __init__(self, dataset, rank: int, world_size: int):
+        self.dataset = dataset
+        self.indices = range(rank, len(dataset), world_size)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index):
+        return self.dataset[self.indices[index]]
+
+    @property
+    def transform(self):
+        return getattr(self.dataset, "transform", None)
+
+    @transform.setter
+    def transform(self, value):
+        self.dataset.transform = value
+
+
 def eval_loader_for(dataset, args, data_config, shared: dict):
-    """timm's evaluation loader (no augmentation, centre crop) over ``dataset``."""
+    """timm's evaluation loader (no augmentation, centre crop) over ``dataset``; under DDP over this
+    process's unpadded :class:`EvalShard`, so that every image is counted once."""
+    shared = dict(shared)
+    if shared.pop("distributed") and not isinstance(dataset, torch.utils.data.IterableDataset):
+        dataset = EvalShard(dataset, args.rank, args.world_size)
     return create_loader(dataset, batch_size=args.validation_batch_size or args.batch_size, is_training=False,
-                         interpolation=data_config["interpolation"], crop_pct=data_config["crop_pct"], **shared)
+                         interpolation=data_config["interpolation"], crop_pct=data_config["crop_pct"],
+                         distributed=False, **shared)
+
+
+def evaluation_model(model):
+    """The module to evaluate: under DDP the wrapped module itself, since each process scores its own shard
+    and DDP's forward could start a collective call that a process with fewer batches would never join
+    (see :func:`share_buffers` for what DDP's forward would have synchronised). Under DDP with
+    ``--torchcompile`` the uncompiled module is evaluated.
+
+    Args:
+        model: the training model (plain, DDP, or compiled).
+
+    Returns:
+        The module to call in :func:`evaluate`.
+    """
+    inner = getattr(model, "_orig_mod", model)  # torch.compile's wrapper
+    return inner.module if isinstance(inner, torch.nn.parallel.DistributedDataParallel) else model
+
+
+def share_buffers(module) -> None:
+    """Give every process rank 0's buffers (BatchNorm statistics), as DDP's first forward after training
+    does; called before an evaluation under DDP unless ``--dist-bn`` already made them equal or
+    ``--no-ddp-bb`` turned buffer broadcasting off."""
+    for buffer in module.buffers():
+        torch.distributed.broadcast(buffer, 0)
 
 
 def training_loss(args):
@@ -129,12 +201,95 @@ def training_loss(args):
 
 
 UNSCORED = OrderedDict(loss="", top1="", top5="")  # summary.csv's eval columns of an epoch between validations
-RUN_FILES = ("summary.csv", "last.pth.tar", "model_best.pth.tar", "args.yaml")
+# what a run writes into its folder (timm's names, and ours for --save-images); partial files of our writers too
+RUN_FILES = ("summary.csv", "last.pth.tar", "model_best.pth.tar", "args.yaml", "checkpoint-*.pth.tar",
+             "recovery-*.pth.tar", "tmp.pth.tar", "recovery_tmp.pth.tar", "train-batch-*.jpg", "*.pth.tar.partial",
+             "args.yaml.partial")
 
 
-def output_folder(args, data_config):
-    """(run folder, whether --resume continues in it); a folder holding another run is refused unless
-    resumed there or --overwrite-output. Called before the expensive setup, so a refusal comes first."""
+def run_files(folder: str):
+    """The files of a run in ``folder``.
+
+    Args:
+        folder: an existing folder.
+
+    Returns:
+        The names in it that match ``RUN_FILES``, sorted.
+    """
+    found = {os.path.basename(p) for pattern in RUN_FILES for p in glob.glob(os.path.join(glob.escape(folder),
+                                                                                           pattern))}
+    return sorted(found)
+
+
+def resumable_checkpoint(folder: str):
+    """The checkpoint a run in ``folder`` continues from.
+
+    Args:
+        folder: a run folder.
+
+    Returns:
+        ``last.pth.tar``, else the newest recovery or epoch checkpoint; None when the run saved none (e.g. it
+        was interrupted in its first epoch), so that no message offers a ``--resume`` of a missing file.
+    """
+    last = os.path.join(folder, "last.pth.tar")
+    if os.path.isfile(last):
+        return last
+    others = [p for pattern in ("recovery-*.pth.tar", "checkpoint-*.pth.tar")
+              for p in glob.glob(os.path.join(glob.escape(folder), pattern))]
+    return max(others, key=os.path.getmtime) if others else None
+
+
+def move_run_aside(folder: str, files) -> str:
+    """Move the run files ``files`` of ``folder`` into a new sibling folder ``<folder>.replaced-<time>``.
+
+    ``--overwrite-output`` moves rather than deletes: the old run is still the user's, and a wrong
+    ``--experiment`` should not cost them their checkpoints. Other files in ``folder`` stay.
+
+    Returns:
+        The folder the files went to.
+
+    Raises:
+        OutputWriteError: the files could not be moved (the message says which were).
+    """
+    base = f"{os.path.abspath(folder)}.replaced-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    aside, n = base, 1
+    while os.path.lexists(aside):
+        n += 1
+        aside = f"{base}-{n}"
+    moved = []
+    try:
+        os.makedirs(aside)
+        for name in files:
+            os.rename(os.path.join(folder, name), os.path.join(aside, name))
+            moved.append(name)
+    except OSError as err:
+        if not moved and os.path.isdir(aside):
+            os.rmdir(aside)  # made here, still empty
+        with run_folder_writes(folder, f"the earlier run aside to {aside} ({len(moved)} of its {len(files)} "
+                                       "files were moved before this)"):
+            raise err
+    return aside
+
+
+def output_folder(args, data_config, args_text: str):
+    """Make the run folder and try a write into it, before the expensive setup (so a refusal or an
+    unwritable folder comes first).
+
+    A folder holding another run is refused unless the run is resumed there; ``--overwrite-output``
+    moves the old run's files aside (:func:`move_run_aside`), so nothing of it mixes with the new run.
+
+    Args:
+        args: the trainer's options (``output``, ``experiment``, ``resume``, ``overwrite_output``, ``model``).
+        data_config: timm's resolved data config (its input size names a timestamped folder).
+        args_text: the YAML text of the options (``args.yaml``), written once as a probe.
+
+    Returns:
+        (run folder, whether --resume continues in it).
+
+    Raises:
+        UsageError: the folder holds another run (the message says how to continue or replace it).
+        OutputWriteError: the folder cannot be made or written (a file in the way, read-only, disk full).
+    """
     root = args.output or "./output/train"
     if args.experiment:
         folder = os.path.join(root, args.experiment)
@@ -145,12 +300,23 @@ def output_folder(args, data_config):
         folder = os.path.join(root, f"{stamp}-{safe_model_name(args.model)}-{data_config['input_size'][-1]}")
     resuming_here = bool(args.resume) and os.path.isdir(folder) and os.path.samefile(
         os.path.dirname(os.path.abspath(args.resume)), folder)
-    found = [name for name in RUN_FILES if os.path.exists(os.path.join(folder, name))]
-    if found and not resuming_here and not args.overwrite_output:
-        raise UsageError(f"{folder} already holds a run ({', '.join(found)}); continue it with --resume "
-                         f"{os.path.join(folder, 'last.pth.tar')}, replace it with --overwrite-output, or choose "
-                         "another --experiment")
-    os.makedirs(folder, exist_ok=True)
+    found = run_files(folder) if os.path.isdir(folder) else []
+    if found and not resuming_here:
+        if not args.overwrite_output:
+            shown = ", ".join(found[:4]) + (", ..." if len(found) > 4 else "")
+            checkpoint = resumable_checkpoint(folder)
+            how = f"continue it with --resume {checkpoint}" if checkpoint else \
+                "it saved no checkpoint (stopped before its first one?), so there is nothing to resume"
+            raise UsageError(f"{folder} already holds a run ({shown}); {how}; replace it with --overwrite-output "
+                             "(the old files are moved aside, not deleted), or choose another --experiment")
+        aside = move_run_aside(folder, found)
+        log.warning("--overwrite-output: moved the earlier run's %d files from %s to %s", len(found), folder, aside)
+    probe = os.path.join(folder, "args.yaml.partial")
+    with run_folder_writes(folder, "the run folder", temporaries=[probe]):
+        os.makedirs(folder, exist_ok=True)
+        with open(probe, "w") as f:  # can we write here? (args.yaml itself once the setup has succeeded)
+            f.write(args_text)
+        os.remove(probe)
     return folder, resuming_here
 
 
@@ -174,6 +340,21 @@ class Step:
         self.args, self.device, self.optimizer, self.loss_fn = args, device, optimizer, loss_fn
         self.autocast, self.scaler, self.ema, self.scheduler = autocast, scaler, ema, scheduler
         self.saver, self.out_dir, self.mixer = saver, out_dir, mixer
+
+    def writes(self, what: str, temporaries=(), appending=()):
+        """:func:`smix_timm.checkpoint.run_folder_writes` for the run folder: a failed write is one line that
+        says what can be resumed; the saver's temporary files are removed."""
+        return run_folder_writes(self.out_dir, what, resumable=self.resumable,
+                                 temporaries=list(temporaries) + self.saver.temporaries(), appending=appending)
+
+    def resumable(self) -> str:
+        return describe_resumable(self.out_dir, self.saver.last_saved_epoch)
+
+    def summary_row(self, epoch: int, train_metrics, eval_metrics) -> None:
+        """Append the epoch's row to summary.csv (whole, or not at all)."""
+        summary = os.path.join(self.out_dir, "summary.csv")
+        with self.writes(f"summary.csv's row of epoch {epoch}", appending=[summary]):
+            utils.update_summary(epoch, train_metrics, eval_metrics, filename=summary, lr=mean_lr(self.optimizer))
 
     def backward(self, model, loss, update: bool) -> None:
         args = self.args
@@ -244,7 +425,8 @@ def train_epoch(epoch: int, model, loader, step: Step) -> OrderedDict:
                          interval_start, step, images)
             group_images, interval_start = 0, time.time()
         if step.saver is not None and args.recovery_interval and in_epoch % args.recovery_interval == 0:
-            step.saver.save_recovery(epoch, batch_idx=in_epoch - 1)
+            with step.writes(f"a recovery checkpoint of epoch {epoch}"):
+                step.saver.save_recovery(epoch, batch_idx=in_epoch - 1)
         if step.scheduler is not None:
             step.scheduler.step_update(num_updates=update)
         batch_end = time.time()
@@ -268,6 +450,7 @@ def mean_loss(loss_sum: torch.Tensor, count: int, args) -> float:
 
 
 def log_progress(epoch, in_epoch, updates, loss, average, images_since, since, step: Step, images) -> None:
+    """One progress line (primary process); with --save-images also the batch as a picture."""
     args = step.args
     if not utils.is_primary(args):
         return
@@ -277,8 +460,9 @@ def log_progress(epoch, in_epoch, updates, loss, average, images_since, since, s
              loss.item(), average, lr, rate)
     if args.save_images and step.out_dir:
         import torchvision.utils
-        torchvision.utils.save_image(images, os.path.join(step.out_dir, f"train-batch-{epoch}-{in_epoch}.jpg"),
-                                     padding=0, normalize=True)
+        path = os.path.join(step.out_dir, f"train-batch-{epoch}-{in_epoch}.jpg")
+        with step.writes(f"the picture {os.path.basename(path)}", temporaries=[path]):
+            torchvision.utils.save_image(images, path, padding=0, normalize=True)
 
 
 @torch.no_grad()
@@ -322,7 +506,7 @@ def main(argv=None) -> None:
         mixer = build_mixing(args, collate=args.prefetcher, mean=data_config["mean"], std=data_config["std"])
     except ValueError as err:  # settings the mixing classes refuse (e.g. --saliency-official with a method)
         raise UsageError(str(err)) from None
-    out_dir, resuming_here = output_folder(args, data_config) if utils.is_primary(args) else (None, False)
+    out_dir, resuming_here = output_folder(args, data_config, args_text) if utils.is_primary(args) else (None, False)
     model.to(device=device)
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -362,6 +546,7 @@ def main(argv=None) -> None:
             model, device_ids=[device] if device.type == "cuda" else None, broadcast_buffers=not args.no_ddp_bb)
     if args.torchcompile:
         model = torch.compile(model, backend=args.torchcompile)
+    eval_model = evaluation_model(model)
 
     if mixer is not None and utils.is_primary(args):
         log.info(describe_mixing(mixer))
@@ -384,25 +569,27 @@ def main(argv=None) -> None:
         raise UsageError(f"nothing to train: starting at epoch {start_epoch} but the schedule has {num_epochs} "
                          "epochs; raise --epochs to continue")
 
-    saver = summary = None
+    saver = None
     best = (None, None)
     if out_dir is not None:
-        saver = utils.CheckpointSaver(model=model, optimizer=optimizer, args=args, model_ema=ema, amp_scaler=scaler,
-                                      checkpoint_dir=out_dir, recovery_dir=out_dir,
-                                      decreasing=args.eval_metric == "loss", max_history=args.checkpoint_hist)
-        summary = os.path.join(out_dir, "summary.csv")
+        saver = atomic_checkpoint_saver(
+            model=model, optimizer=optimizer, args=args, model_ema=ema, amp_scaler=scaler, checkpoint_dir=out_dir,
+            recovery_dir=out_dir, decreasing=args.eval_metric == "loss", max_history=args.checkpoint_hist,
+            resumed_epoch=start_epoch - 1 if resuming_here and start_epoch > 0 else None)
         if resuming_here:
             saver.load_state_dict_from_checkpoint(args.resume)  # keeps the best so far and the history
             best = (saver.best_metric, saver.best_epoch)
-        utils.trim_summary(summary, start_epoch)  # rows of epochs about to be trained again go
-        with open(os.path.join(out_dir, "args.yaml"), "w") as f:
-            f.write(args_text)
+        summary = os.path.join(out_dir, "summary.csv")
+        with run_folder_writes(out_dir, "summary.csv and args.yaml", resumable=lambda: describe_resumable(
+                out_dir, saver.last_saved_epoch), temporaries=[os.path.join(out_dir, "args.yaml.partial")]):
+            utils.trim_summary(summary, start_epoch)  # rows of epochs about to be trained again go
+            atomic_write_text(os.path.join(out_dir, "args.yaml"), args_text)
         log.info("Output: %s; scheduled epochs: %d, starting at %d", out_dir, num_epochs, start_epoch)
 
     step = Step(args, device, optimizer, training_loss(args).to(device), autocast, scaler, ema, scheduler, saver,
                 out_dir, mixer)
     equalise_bn = args.distributed and args.dist_bn in ("broadcast", "reduce")  # BatchNorm stats after an epoch
-    epoch, saved_epoch = start_epoch, (start_epoch - 1 if resuming_here else None)
+    epoch = start_epoch
     try:
         for epoch in range(start_epoch, num_epochs):
             epoch_start = time.time()
@@ -414,34 +601,35 @@ def main(argv=None) -> None:
             if equalise_bn:
                 utils.distribute_bn(model, args.world_size, args.dist_bn == "reduce")
             if (epoch + 1) % args.eval_interval and epoch + 1 < num_epochs:  # an epoch between validations
-                if summary is not None:
+                if saver is not None:
                     if train_eval_loader is not None:  # the same columns in every row
                         train_metrics.update((f"clean_{k}", v) for k, v in UNSCORED.items())
-                    utils.update_summary(epoch, train_metrics, UNSCORED, filename=summary,
-                                         lr=mean_lr(optimizer))
+                    step.summary_row(epoch, train_metrics, UNSCORED)
                 if scheduler is not None:
                     scheduler.step(epoch + 1)
                 continue
+            if args.distributed and not equalise_bn and not args.no_ddp_bb:
+                share_buffers(eval_model)
             if train_eval_loader is not None:
-                clean = evaluate(model, train_eval_loader, args, device, autocast, label="Train (clean)")
+                clean = evaluate(eval_model, train_eval_loader, args, device, autocast, label="Train (clean)")
                 train_metrics.update((f"clean_{k}", v) for k, v in clean.items())
-            metrics = evaluate(model, eval_loader, args, device, autocast)
+            metrics = evaluate(eval_model, eval_loader, args, device, autocast)
             if ema is not None and not args.model_ema_force_cpu:
                 if equalise_bn:
                     utils.distribute_bn(ema, args.world_size, args.dist_bn == "reduce")
                 metrics = evaluate(ema, eval_loader, args, device, autocast, label="Test (EMA)")
             if saver is not None:
-                saved_epoch = epoch
-                utils.update_summary(epoch, train_metrics, metrics, filename=summary, lr=mean_lr(optimizer))
-                best = saver.save_checkpoint(epoch, metric=metrics[args.eval_metric])
+                step.summary_row(epoch, train_metrics, metrics)
+                with step.writes(f"the checkpoint of epoch {epoch}"):
+                    best = saver.save_checkpoint(epoch, metric=metrics[args.eval_metric])
                 left = int((num_epochs - epoch - 1) * (time.time() - epoch_start))
                 log.info("Epoch %d/%d: %s %.3f; about %dm%02ds left", epoch + 1, num_epochs, args.eval_metric,
                          metrics[args.eval_metric], left // 60, left % 60)
             if scheduler is not None:
                 scheduler.step(epoch + 1, metrics[args.eval_metric])
     except KeyboardInterrupt:  # checkpoints are written at each epoch's end: the last one is what resume needs
-        if out_dir is not None:
-            last = os.path.join(out_dir, "last.pth.tar")
+        if saver is not None:
+            last, saved_epoch = os.path.join(out_dir, "last.pth.tar"), saver.last_saved_epoch
             log.warning("Interrupted in epoch %d. %s", epoch,
                         f"Continue with --resume {last} (from epoch {saved_epoch + 1})"
                         if saved_epoch is not None and os.path.exists(last) else "No checkpoint was written yet: "
@@ -456,14 +644,18 @@ def main(argv=None) -> None:
 
 
 def cli(argv=None) -> None:
-    """Run main(); a UsageError is one line (exit status 2), Ctrl-C exits with 130 (not 0, so that
-    ``train.py && next-step`` stops), neither as a traceback."""
+    """Run main(); a UsageError is one line (exit status 2), a failed write into the run folder one line
+    (exit status 1), Ctrl-C exits with 130 (not 0, so that ``train.py && next-step`` stops), none of them
+    as a traceback."""
     try:
         main(argv)
     except UsageError as err:
         if os.environ.get("RANK", "0") == "0":
             print(f"train.py: error: {err}", file=sys.stderr)
         sys.exit(2)
+    except OutputWriteError as err:  # only the primary process writes
+        print(f"train.py: error: {err}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
 

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from smix_timm import viz  # noqa: E402
+from smix_timm.analysis.common import check_images, check_out, split_dir, writing_out
 from smix_timm.checkpoint import CheckpointError, load_timm_checkpoint  # noqa: E402
 
 
@@ -115,12 +116,21 @@ def normalise(x01: torch.Tensor, data_config) -> torch.Tensor:
     return (x01 - mean) / std
 
 
-def class_names(num_classes, data_dir=None, split="validation"):
-    """Names from a timm-layout folder with the same class count, ImageNet's for 1000 classes, else 'class k'."""
-    if data_dir:
+def class_names(num_classes, split_folder=None):
+    """Class names for the pictures' titles.
+
+    Args:
+        num_classes: the model's class count.
+        split_folder: a split's folder of class folders (:func:`smix_timm.analysis.common.split_dir`).
+
+    Returns:
+        {index: name}: the folder's class names when their count matches, ImageNet's for 1000 classes,
+        else 'class k'.
+    """
+    if split_folder:
         from timm.data import create_dataset
         try:
-            mapping = create_dataset("", root=data_dir, split=split).reader.class_to_idx
+            mapping = create_dataset("", root=split_folder, search_split=False).reader.class_to_idx
             if len(mapping) == num_classes:
                 return {int(i): n for n, i in mapping.items()}
         except Exception:
@@ -154,6 +164,8 @@ def parse_args(argv=None):
         p.error(f"--labels has {len(args.labels)} names for {len(args.checkpoints)} checkpoints")
     if args.num < 1:
         p.error("--num must be >= 1")
+    if args.img_size is not None and args.img_size < 1:
+        p.error(f"--img-size must be >= 1, got {args.img_size}")
     return args
 
 
@@ -163,12 +175,19 @@ def default_label(path):
 
 
 def collect_images(args):
-    """(paths, display names, true class names or None)."""
+    """(paths, display names, true class names or None), every image decoded once.
+
+    Raises:
+        FileNotFoundError: no such image, data dir or split (see :func:`smix_timm.analysis.common.split_dir`).
+        ValueError: a file that is not a readable image.
+    """
     if args.data_dir:
-        picks = viz.data_dir_images(args.data_dir, args.num, seed=args.seed, split=args.split)
-        return [p for p, _ in picks], [os.path.basename(p) for p, _ in picks], [c for _, c in picks]
+        folder = split_dir(args.data_dir, args.split)
+        picks = viz.data_dir_images(args.data_dir, args.num, seed=args.seed, split=os.path.basename(folder))
+        paths = check_images([p for p, _ in picks])
+        return paths, [os.path.basename(p) for p in paths], [c for _, c in picks]
     paths = viz.image_files(args.images) if args.images else viz.default_photo_paths()
-    paths = paths[:args.num]
+    paths = check_images(paths[:args.num])
     return paths, [os.path.basename(p) for p in paths], [None] * len(paths)
 
 
@@ -218,19 +237,40 @@ def main(argv=None):
     args = parse_args(argv)
     labels = args.labels or [default_label(p) for p in args.checkpoints]
     try:
+        check_out(args.out)
         paths, names, truths = collect_images(args)
+        split_folder = split_dir(args.data_dir, args.split) if args.data_dir else None
         results, infos, names_of = [], [], []
         for k, ckpt in enumerate(args.checkpoints):
             model, info = load_timm_checkpoint(ckpt, use_ema=not args.no_ema, arch=args.arch)
             print(f"cam: [{k + 1}/{len(args.checkpoints)}] {info.describe()}", file=sys.stderr, flush=True)
             results.append(run_model(model, info, paths, args.class_index, args.img_size))
             infos.append(info)
-            names_of.append(class_names(info.num_classes, args.data_dir, args.split))
+            names_of.append(class_names(info.num_classes, split_folder))
     except (CheckpointError, CamError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    os.makedirs(args.out, exist_ok=True)
-    draw(os.path.join(args.out, "cam.png"), names, truths, results, labels, names_of, args.dpi)
+    try:
+        write_outputs(args, paths, names, truths, results, infos, labels, names_of)
+    except ValueError as err:  # OutputFolderError: --out not writable
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def write_outputs(args, paths, names, truths, results, infos, labels, names_of) -> None:
+    """cam.png, cam_summary.txt and cam_summary.json into --out; the summary is printed too.
+
+    Raises:
+        OutputFolderError: --out could not be made or written.
+    """
+    with writing_out(args.out):
+        draw(os.path.join(args.out, "cam.png"), names, truths, results, labels, names_of, args.dpi)
+        write_summaries(args, paths, names, truths, results, infos, labels, names_of)
+
+
+def write_summaries(args, paths, names, truths, results, infos, labels, names_of) -> None:
+    """cam_summary.txt and cam_summary.json (per image and checkpoint: prediction, CAM class and peak)."""
     records, lines = [], ["Class activation maps (tools/analysis/cam.py; paper sec. 4.3, Fig. 4)",
                           "cam.png: rows = images; column 1 = the image as the first model sees it, then one "
                           "CAM overlay per checkpoint (jet colours, red = high).", ""]
@@ -255,7 +295,6 @@ def main(argv=None):
         json.dump(records, f, indent=1)
     print("\n".join(lines))
     print(f"cam: wrote cam.png, cam_summary.txt, cam_summary.json to {args.out}", file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":

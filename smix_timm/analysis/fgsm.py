@@ -16,6 +16,7 @@ top-1 first), fgsm.csv and fgsm.png (top-1 against eps).
 """
 import argparse
 import csv
+import math
 import os
 import sys
 import time
@@ -23,6 +24,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from smix_timm.analysis.common import check_out, split_dir, writing_out
 from smix_timm.checkpoint import CheckpointError, load_timm_checkpoint  # noqa: E402
 
 
@@ -75,12 +77,20 @@ def fgsm_accuracy(model, loader, eps_list, mean, std, device="cpu", log=None, lo
 
 
 def make_loader(data_dir, split, data_config, batch_size, workers, num_classes, class_map="", max_images=None):
-    """timm create_dataset / create_loader with the model's eval transform, pixels left in [0, 1]."""
+    """timm create_dataset / create_loader with the model's eval transform, pixels left in [0, 1].
+
+    Args:
+        data_dir: a folder in timm's layout; ``split`` must be one of its folders (no fallback to the
+            whole folder: :func:`smix_timm.analysis.common.split_dir`).
+
+    Raises:
+        FileNotFoundError: no such folder or split, or no images in it.
+        ValueError: the split has more classes than the model.
+    """
     from timm.data import create_dataset, create_loader
-    if not os.path.isdir(data_dir):
-        raise FileNotFoundError(f"data dir {data_dir!r} does not exist")
+    folder = split_dir(data_dir, split)
     try:
-        dataset = create_dataset("", root=data_dir, split=split, class_map=class_map or None)
+        dataset = create_dataset("", root=folder, search_split=False, class_map=class_map or None)
     except Exception as err:
         raise FileNotFoundError(f"{data_dir!r} (split {split!r}) is not an image folder in timm's layout: {err}") \
             from err
@@ -166,10 +176,14 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.labels and len(args.labels) != len(args.checkpoints):
         p.error(f"--labels has {len(args.labels)} names for {len(args.checkpoints)} checkpoints")
-    if any(e < 0 for e in args.eps):
-        p.error("--eps values must be >= 0")
+    if any(not math.isfinite(e) or e < 0 for e in args.eps):
+        p.error(f"--eps values must be finite numbers >= 0 (0-255 pixel units), got {args.eps}")
     if args.batch_size < 1:
         p.error("--batch-size must be >= 1")
+    if args.max_images is not None and args.max_images < 1:
+        p.error(f"--max-images must be >= 1, got {args.max_images}")
+    if args.img_size is not None and args.img_size < 1:
+        p.error(f"--img-size must be >= 1, got {args.img_size}")
     return args
 
 
@@ -180,6 +194,8 @@ def main(argv=None):
     eps_list = list(dict.fromkeys(args.eps))
     results = []
     try:
+        check_out(args.out)
+        split_name = os.path.basename(split_dir(args.data_dir, args.split))
         for k, (ckpt, label) in enumerate(zip(args.checkpoints, labels)):
             model, info = load_timm_checkpoint(ckpt, use_ema=not args.no_ema, arch=args.arch, device=device)
             config = dict(info.data_config)
@@ -196,10 +212,23 @@ def main(argv=None):
     except (CheckpointError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        with writing_out(args.out):
+            write_outputs(args, results, eps_list, split_name)
+    except ValueError as err:  # OutputFolderError: --out not writable
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(plain_table(results, eps_list))
+    print(f"fgsm: wrote fgsm.md, fgsm.csv, fgsm.png to {args.out}", file=sys.stderr)
+    return 0
+
+
+def write_outputs(args, results, eps_list, split_name: str) -> None:
+    """fgsm.md, fgsm.csv and fgsm.png into ``args.out`` (an existing folder); the table names the split
+    that was read (its folder's name)."""
     md = markdown(results, eps_list)
     with open(os.path.join(args.out, "fgsm.md"), "w") as f:
-        f.write(f"FGSM top-1 (%) on {args.data_dir} ({args.split}); eps in 0-255 pixel units.\n\n{md}\n")
+        f.write(f"FGSM top-1 (%) on {args.data_dir} ({split_name}); eps in 0-255 pixel units.\n\n{md}\n")
     with open(os.path.join(args.out, "fgsm.csv"), "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["checkpoint", "path", "arch", "images", "clean"] + [f"eps_{_fmt(e)}" for e in eps_list])
@@ -207,9 +236,6 @@ def main(argv=None):
             writer.writerow([r["label"], r["path"], r["arch"], r["images"], f"{r['clean']:.4f}"]
                             + [f"{r[e]:.4f}" for e in eps_list])
     plot(results, eps_list, os.path.join(args.out, "fgsm.png"))
-    print(plain_table(results, eps_list))
-    print(f"fgsm: wrote fgsm.md, fgsm.csv, fgsm.png to {args.out}", file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from smix_timm import viz  # noqa: E402
+from smix_timm.analysis.common import check_images, check_out, split_dir, writing_out
 
 SCHEME_LABELS = {
     "salient_to_corresponding": "salient ->\ncorresponding\n(paper default)",
@@ -71,13 +72,20 @@ def parse_args(argv=None):
 
 def collect(args):
     """([(source name, target name, source, target)] per pair, image side): 2*num images when there are
-    enough, else the images reused in a cycle."""
+    enough, else the images reused in a cycle.
+
+    Raises:
+        FileNotFoundError: no such image, data dir or split (:func:`smix_timm.analysis.common.split_dir`).
+        ValueError: fewer than 2 images, or a file that is not a readable image.
+    """
     if args.data_dir:
-        picks = viz.data_dir_images(args.data_dir, 2 * args.num, seed=args.seed, split=args.split)
-        paths = [p for p, _ in picks]
+        folder = split_dir(args.data_dir, args.split)
+        picks = viz.data_dir_images(args.data_dir, 2 * args.num, seed=args.seed, split=os.path.basename(folder))
+        paths = check_images([p for p, _ in picks])
         names = [f"{os.path.basename(p)} ({c})" for p, c in picks]
     else:
         paths = (viz.image_files(args.images) if args.images else viz.default_photo_paths())[:2 * args.num]
+        paths = check_images(paths)
         names = [os.path.basename(p) for p in paths]
     if len(paths) < 2:
         raise ValueError(f"need at least 2 images to make a pair, got {len(paths)}")
@@ -203,12 +211,12 @@ def summary_text(records, args, size, det_names, det_maps):
 def main(argv=None):
     args = parse_args(argv)
     try:
+        check_out(args.out)
         items, size = collect(args)
         params = viz.draw_params(len(items), (size, size), alpha=args.alpha, seed=args.seed, lam=args.lam)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    os.makedirs(args.out, exist_ok=True)
     pairs = []
     for j, ((s_name, t_name, source, target), prm) in enumerate(zip(items, params)):
         start = time.time()
@@ -228,6 +236,18 @@ def main(argv=None):
                 det_names.append(name)
                 det_images.append(image)
     det_maps = viz.detector_maps(np.stack(det_images))
+    try:
+        with writing_out(args.out):
+            write_outputs(args, pairs, size, det_names, det_images, det_maps)
+    except ValueError as err:  # OutputFolderError: --out not writable
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"visualize_mix: wrote mix_grid.png, detectors.png, mix_summary.txt, mix_summary.json to {args.out}")
+    return 0
+
+
+def write_outputs(args, pairs, size, det_names, det_images, det_maps) -> None:
+    """mix_grid.png, detectors.png, mix_summary.json and mix_summary.txt into ``args.out`` (an existing folder)."""
     draw_mix_grid(pairs, os.path.join(args.out, "mix_grid.png"), args.dpi)
     draw_detectors(det_names, det_images, det_maps, os.path.join(args.out, "detectors.png"), args.dpi)
     records = summary_records(pairs)
@@ -238,8 +258,6 @@ def main(argv=None):
     text = summary_text(records, args, size, det_names, det_maps)
     with open(os.path.join(args.out, "mix_summary.txt"), "w") as f:
         f.write(text)
-    print(f"visualize_mix: wrote mix_grid.png, detectors.png, mix_summary.txt, mix_summary.json to {args.out}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -87,9 +87,11 @@ class Demo:
                     print(f"    {line.rstrip()[:160]}", flush=True)
                     last = time.time()
         if proc.returncode != 0:
-            tail = "".join(lines[-30:])
-            raise RuntimeError(f"stage {stage} failed (exit {proc.returncode}); log: "
-                               f"{os.path.join(self.log_dir, stage + '.log')}\n{tail}")
+            for line in lines[-15:]:  # the end of the tool's output, then one line that says what failed
+                print(f"    {line.rstrip()[:200]}", flush=True)
+            said = next((line.strip() for line in reversed(lines) if line.strip()), "no output")
+            raise RuntimeError(f"stage {stage} failed (exit {proc.returncode}): {said[:300]}; full log: "
+                               f"{os.path.join(self.log_dir, stage + '.log')}")
         return "".join(lines)
 
     def stage(self, name: str, params: Dict, fn):
@@ -254,6 +256,16 @@ def parse_args(argv=None):
     p.add_argument("--smallest", action="store_true", help="tiny settings for a smoke test (minutes)")
     p.add_argument("--verbose", action="store_true", help="stream every line of the tools' output")
     args = p.parse_args(argv)
+    check_gpus(p, args)
+    for flag, value, low in (("--epochs", args.epochs, 1), ("--det-iters", args.det_iters, 1),
+                             ("--num-classes", args.num_classes, 1), ("--train-per-class", args.train_per_class, 1),
+                             ("--val-per-class", args.val_per_class, 1), ("--cls-size", args.cls_size, 16),
+                             ("--voc-train", args.voc_train, 1), ("--voc-test", args.voc_test, 1),
+                             ("--seed", args.seed, 0)):
+        if value < low:
+            p.error(f"{flag} must be >= {low}, got {value}")
+    if args.batch_size is not None and (args.batch_size < 2 or args.batch_size % 2):
+        p.error(f"--batch-size must be even and >= 2 (mixing pairs samples), got {args.batch_size}")
     if args.smallest:
         args.epochs, args.det_iters, args.num_classes = 1, 4, 3
         args.train_per_class, args.val_per_class, args.cls_size = 8, 4, 64
@@ -262,12 +274,54 @@ def parse_args(argv=None):
     return args
 
 
+def check_gpus(parser: argparse.ArgumentParser, args) -> None:
+    """Refuse a ``--gpus`` the machine cannot give, before any stage runs.
+
+    Clear error rather than a CPU fallback: ``--gpus N`` asks for N GPU processes (torchrun, mmdet's
+    pytorch launcher); quietly training on one CPU instead would take far longer than asked and give
+    other numbers.
+
+    Raises:
+        SystemExit: through ``parser.error``: ``--gpus`` below 1, more GPUs than the machine has, or
+            ``--gpus N`` with ``--device cpu``.
+    """
+    if args.gpus < 1:
+        parser.error(f"--gpus must be >= 1, got {args.gpus}")
+    if args.gpus == 1:
+        return
+    if args.device and not args.device.startswith("cuda"):
+        parser.error(f"--gpus {args.gpus} runs one process per GPU but --device is {args.device}; drop one of them")
+    import torch
+    found = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if found < args.gpus:
+        parser.error(f"--gpus {args.gpus} asks for {args.gpus} GPUs but this machine has {found}; "
+                     f"pass --gpus {max(found, 1)}" + (" (the demo then runs on the CPU)" if not found else ""))
+
+
 def main(argv=None) -> None:
-    """Run the demo (``python tools/demo.py``); it needs a checkout: it runs the scripts in tools/."""
+    """Run the demo (``python tools/demo.py``); it needs a checkout: it runs the scripts in tools/.
+
+    A stage that fails, an ``--out`` or ``--data`` that cannot be a folder, end the demo with a message
+    (exit status 1), not a traceback.
+    """
+    from ..analysis.common import OutputFolderError, check_out
     if not os.path.isfile(os.path.join(TOOLS, "train.py")):
         sys.exit(f"demo: error: {TOOLS} has no train.py; run the demo from a clone of smix installed with "
                  "pip install -e . (make demo)")
-    Demo(parse_args(argv)).main()
+    args = parse_args(argv)
+    try:
+        check_out(args.out, "--out")
+        check_out(args.data, "--data")
+        demo = Demo(args)
+    except OutputFolderError as err:
+        sys.exit(f"demo: error: {err}")
+    except OSError as err:  # making --out's folders: read-only, disk full
+        sys.exit(f"demo: error: cannot make the folders of --out {args.out}: {err.strerror or err}; choose "
+                 "another --out")
+    try:
+        demo.main()
+    except RuntimeError as err:  # a stage's command failed: the message names it and its log
+        sys.exit(f"demo: error: {err}")
 
 
 if __name__ == "__main__":

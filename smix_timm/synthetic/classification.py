@@ -14,14 +14,21 @@ visible pixels.
     OUT/masks/<split>/<class>/<nnnnn>.png  object mask, 0/255 grey PNG
     OUT/annotations.json                   per image: label, class, colour, box [x0, y0, x1, y1), mask path
     OUT/.smix_cls_data.json                marker: the generator's parameters
+    OUT/.smix_cls_files                    ledger: sha256, size and path of every file written (ledger.py)
 
 Deterministic: each image comes from its own generator seeded with
 (seed, split, class, index), so the same arguments give the same pixels.
+
+A rerun into the same folder deletes only the files the earlier run wrote and
+that are unchanged; a file added or edited stops it with the file's name. Every
+argument is checked before anything is written.
 
 Command line: ``python tools/data/make_cls_data.py --out data/smix_cls --seed 0``.
 From Python (tests, benchmarks): ``make_cls_data(out, ...)``, ``load_annotations(out)``,
 ``load_mask(out, image_path)``.
 """
+import hashlib
+import io
 import json
 import os
 import time
@@ -30,7 +37,12 @@ from typing import Callable, Dict, Optional
 import numpy as np
 from PIL import Image
 
+from .ledger import TEMP_SUFFIX, Ledger, foreign_or_changed, read_ledger, remove_recorded, shorten
+
 MARKER = ".smix_cls_data.json"
+LEDGER = ".smix_cls_files"
+MAX_SIZE = 2048                 # an image and its float64 working copies must fit in memory (2048^2: ~0.5 GB)
+MAX_PER_CLASS = 100_000         # file names have five digits
 ANNOTATIONS = "annotations.json"
 FORMAT = "smix-cls-v2"
 SPLITS = ("train", "validation")
@@ -184,6 +196,9 @@ def _mask_box(mask: np.ndarray):
 
 def _generated_files(params: Dict):
     """Relative paths of every file a generation with ``params`` (an earlier marker) wrote."""
+    if not 0 <= int(params["train_per_class"]) <= MAX_PER_CLASS or not 0 <= int(params["val_per_class"]) \
+            <= MAX_PER_CLASS or not 0 <= int(params["num_classes"]) <= MAX_CLASSES:
+        raise ValueError("counts out of range")
     files = {ANNOTATIONS, MARKER}
     for split, per_class in zip(SPLITS, (params["train_per_class"], params["val_per_class"])):
         for label in range(params["num_classes"]):
@@ -196,10 +211,11 @@ def _generated_files(params: Dict):
 def _check_out(out: str, force: bool, log):
     """Make room in ``out`` without ever deleting a file this tool did not write.
 
-    A folder made by this tool (its marker is there) loses exactly the files of that generation; a
-    file the user added under train/, validation/ or masks/ stops the run instead (so it is not
-    mixed into the new set or lost). A foreign non-empty folder needs ``force`` and must not have
-    train/, validation/, masks/ or annotations.json: nothing of the user's is replaced.
+    A folder made by this tool (its marker is there) loses exactly the files of that generation, each
+    only when its bytes are those the ledger recorded; a file the user added under train/, validation/
+    or masks/, or one they changed, stops the run instead (so it is not mixed into the new set or lost).
+    A foreign non-empty folder needs ``force`` and must not have train/, validation/, masks/ or
+    annotations.json: nothing of the user's is replaced.
     """
     if out == "":
         raise ValueError("--out is empty; pass the folder to write the data set to")
@@ -221,25 +237,28 @@ def _check_out(out: str, force: bool, log):
         return
     try:
         with open(marker) as f:
-            generated = _generated_files(json.load(f))
-    except (ValueError, KeyError, TypeError):
-        raise FileExistsError(f"{marker} cannot be read, so what this tool wrote in {out} is unknown; "
-                              "choose another --out") from None
+            earlier = json.load(f)
+        generated = _generated_files(earlier)
+        ledger = read_ledger(os.path.join(out, LEDGER))
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        raise FileExistsError(f"{marker} or {LEDGER} cannot be read, so what this tool wrote in {out} is unknown; "
+                              "nothing was deleted: choose another --out, or delete the folder yourself") from None
     present = {os.path.relpath(os.path.join(root, name), out).replace(os.sep, "/")
                for sub in ours for root, _, names in os.walk(os.path.join(out, sub)) for name in names}
-    added = sorted(present - generated)
+    ours_partial = {rel for rel in present if rel.endswith(TEMP_SUFFIX) and rel[:-len(TEMP_SUFFIX)] in generated}
+    added = sorted(present - generated - ours_partial)
     if added:
         raise FileExistsError(f'{out} holds files that make_cls_data.py did not write ({", ".join(added[:3])}'
                               f'{", ..." if len(added) > 3 else ""}); move them out or choose another --out')
+    if not ledger and not os.path.exists(os.path.join(out, LEDGER)):  # made before the ledger existed
+        ledger = _ledger_by_regeneration(earlier, log)
+    changed = foreign_or_changed(out, generated - {MARKER}, ledger)
+    if changed:
+        why = " (made by an earlier make_cls_data.py that kept no list of its files)" if not ledger else ""
+        raise FileExistsError(f"{out} holds files that changed since make_cls_data.py wrote them{why}: "
+                              f"{shorten(changed)}; nothing was deleted: move them out or choose another --out")
     log(f"[make_cls_data] replacing earlier generated data in {out}")
-    for rel in generated:
-        path = os.path.join(out, rel)
-        if os.path.isfile(path):
-            os.remove(path)
-    for sub in ours:  # folders left empty by the removal (only those: a non-empty one stays)
-        for root, dirs, names in sorted(os.walk(os.path.join(out, sub)), key=lambda item: -len(item[0])):
-            if not os.listdir(root):
-                os.rmdir(root)
+    remove_recorded(out, ledger, temporaries=generated)
 
 
 def make_cls_data(
@@ -256,28 +275,55 @@ def make_cls_data(
 ) -> Dict:
     """Write the data set to ``out`` and return its parameters (the marker's content).
 
-    ``reuse``: if ``out`` already holds a complete set made with the same parameters, keep it.
-    ``force``: allow writing into a non-empty folder this tool did not make (see ``_check_out``).
-    ``object_area``: (low, high) fractions of the image the object's box covers (default 3-25 %);
-    larger objects make a random CutMix box hit the object more often.
+    Every argument is checked before anything is written. The image side is bounded although any
+    side would draw: above ``MAX_SIZE`` one image and its float64 working copies need gigabytes, and
+    the set exists to be small; a clear error beats an out-of-memory kill with half a folder written.
+
+    Args:
+        out: the output folder (made if missing).
+        seed: an integer >= 0 (numpy's seeds); the same arguments give the same files.
+        num_classes: 1..``MAX_CLASSES``.
+        train_per_class, val_per_class: images per class and split, 1..``MAX_PER_CLASS``.
+        size: image side in pixels, 16..``MAX_SIZE``.
+        object_area: (low, high) fractions of the image the object's box covers (default 3-25 %);
+            larger objects make a random CutMix box hit the object more often.
+        force: allow writing into a non-empty folder this tool did not make (see ``_check_out``).
+        reuse: if ``out`` already holds a complete set made with the same parameters, keep it.
+        log: progress lines go here (None: quiet).
+
+    Returns:
+        The parameters, as the marker holds them (``complete`` True).
+
+    Raises:
+        ValueError: a bad argument; nothing is written.
+        FileExistsError: ``out`` is a file, not ours, damaged, or holds files this tool did not write or
+            that changed (see ``_check_out``); nothing is deleted.
+        OSError: a write failed.
     """
     log = log or (lambda msg: None)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0 (numpy's seeds), got {seed!r}")
     if not 1 <= num_classes <= MAX_CLASSES:
         raise ValueError(f"num_classes must be in [1, {MAX_CLASSES}], got {num_classes}")
-    if train_per_class < 1 or val_per_class < 1:
-        raise ValueError("train_per_class and val_per_class must be >= 1")
-    if size < 16:
-        raise ValueError(f"size must be >= 16 pixels, got {size}")
+    if not (1 <= train_per_class <= MAX_PER_CLASS and 1 <= val_per_class <= MAX_PER_CLASS):
+        raise ValueError(f"train_per_class and val_per_class must be in [1, {MAX_PER_CLASS}], got "
+                         f"{train_per_class} and {val_per_class}")
+    if not 16 <= size <= MAX_SIZE:
+        raise ValueError(f"size must be from 16 to {MAX_SIZE} pixels (larger images need gigabytes each while "
+                         f"drawn), got {size}")
     object_area = [float(a) for a in object_area]
     if len(object_area) != 2 or not 0.0 < object_area[0] <= object_area[1] <= 1.0:
         raise ValueError(f"object_area must be (low, high) with 0 < low <= high <= 1, got {object_area}")
     params = dict(format=FORMAT, seed=int(seed), num_classes=int(num_classes), train_per_class=int(train_per_class),
                   val_per_class=int(val_per_class), size=int(size), object_area=object_area)
     marker = os.path.join(out, MARKER)
-    if reuse and os.path.exists(marker):
-        with open(marker) as f:
-            old = json.load(f)
-        if old.get("complete") and {k: old.get(k) for k in params} == params:
+    if reuse and os.path.isfile(marker):
+        try:
+            with open(marker) as f:
+                old = json.load(f)
+        except (ValueError, UnicodeDecodeError):
+            old = None  # a damaged marker: _check_out says so
+        if isinstance(old, dict) and old.get("complete") and {k: old.get(k) for k in params} == params:
             log(f"[make_cls_data] reusing {out} (same parameters)")
             return old
     _check_out(out, force, log)
@@ -285,40 +331,66 @@ def make_cls_data(
     with open(marker, "w") as f:
         json.dump(dict(params, complete=False), f, indent=1)
 
+    ledger, t0 = Ledger(out, LEDGER), time.time()
+    try:
+        for rel, data in _files(params, log):
+            ledger.write(rel, data)
+    finally:
+        ledger.close()
+    params = dict(params, complete=True)
+    with open(marker, "w") as f:
+        json.dump(params, f, indent=1)
+    log(f"[make_cls_data] wrote {num_classes * (train_per_class + val_per_class)} images, {num_classes} classes, "
+        f"{size}x{size} to {out} in {time.time() - t0:.1f}s")
+    return params
+
+
+def _files(params: Dict, log=None):
+    """Every file of a generation with ``params`` as (relative path, bytes), in writing order: each image
+    and mask of both splits, then annotations.json. Progress lines go to ``log`` when given."""
+    seed, num_classes, size = int(params["seed"]), int(params["num_classes"]), int(params["size"])
+    per_split = (int(params["train_per_class"]), int(params["val_per_class"]))
+    object_area = [float(a) for a in params["object_area"]]
     classes = [class_name(i) for i in range(num_classes)]
     images = {}
     t0 = time.time()
-    for split_idx, (split, per_class) in enumerate(zip(SPLITS, (train_per_class, val_per_class))):
+    for split_idx, (split, per_class) in enumerate(zip(SPLITS, per_split)):
         total = per_class * num_classes
         done = 0
         step = max(1, total // 5)
         for label, cname in enumerate(classes):
-            img_dir = os.path.join(out, split, cname)
-            mask_dir = os.path.join(out, "masks", split, cname)
-            os.makedirs(img_dir)
-            os.makedirs(mask_dir)
             for i in range(per_class):
                 rng = np.random.default_rng([seed, split_idx, label, i])
                 img, mask, colour = render_image(label, size, rng, object_area)
                 fname = f"{i:05d}.png"
-                Image.fromarray(img, "RGB").save(os.path.join(img_dir, fname))
-                Image.fromarray(mask.astype(np.uint8) * 255, "L").save(os.path.join(mask_dir, fname))
+                for rel, picture in ((f"{split}/{cname}/{fname}", Image.fromarray(img, "RGB")),
+                                     (f"masks/{split}/{cname}/{fname}",
+                                      Image.fromarray(mask.astype(np.uint8) * 255, "L"))):
+                    png = io.BytesIO()
+                    picture.save(png, format="PNG")
+                    yield rel, png.getvalue()
                 images[f"{split}/{cname}/{fname}"] = dict(
                     label=label, cls=cname, colour=colour, box=_mask_box(mask), area=round(float(mask.mean()), 5),
                     mask=f"masks/{split}/{cname}/{fname}")
                 done += 1
-                if done % step == 0 or done == total:
+                if log and (done % step == 0 or done == total):
                     log(f"[make_cls_data] {split}: {done}/{total} images ({time.time() - t0:.1f}s)")
+    base = {k: params[k] for k in ("format", "seed", "num_classes", "train_per_class", "val_per_class", "size",
+                                   "object_area") if k in params}
+    yield ANNOTATIONS, json.dumps(dict(base, classes=classes,
+                                       class_attributes=[class_attributes(i) for i in range(num_classes)],
+                                       box_format="xyxy, pixels, x1/y1 exclusive", images=images)).encode()
 
-    with open(os.path.join(out, ANNOTATIONS), "w") as f:
-        json.dump(dict(params, classes=classes, class_attributes=[class_attributes(i) for i in range(num_classes)],
-                       box_format="xyxy, pixels, x1/y1 exclusive", images=images), f)
-    params = dict(params, complete=True)
-    with open(marker, "w") as f:
-        json.dump(params, f, indent=1)
-    log(f"[make_cls_data] wrote {len(images)} images, {num_classes} classes, {size}x{size} to {out} "
-        f"in {time.time() - t0:.1f}s")
-    return params
+
+def _ledger_by_regeneration(params: Dict, log) -> Dict:
+    """What an earlier generation that kept no ledger wrote, recomputed from its marker (drawing is
+    deterministic); {} when the marker is of another format."""
+    if not isinstance(params, dict) or params.get("format") != FORMAT:
+        return {}
+    params = dict(params, object_area=params.get("object_area", list(OBJECT_AREA)))
+    log("[make_cls_data] the earlier set kept no list of its files: redrawing it to tell its files from "
+        "changed ones")
+    return {rel: (hashlib.sha256(data).hexdigest(), len(data)) for rel, data in _files(params)}
 
 
 def load_annotations(root: str) -> Dict:

@@ -17,21 +17,28 @@ Command line: ``python tools/data/make_voc_data.py --out data/VOCdevkit --seed 0
 --num-test 100 --size 160``.
 
 An existing folder is only rewritten when it carries our marker; any other
-non-empty folder is refused unless ``--force``.
+non-empty folder is refused unless ``--force``. A rerun deletes only files this
+tool wrote and that are unchanged (``OUT/.smix_voc_files`` records each file's
+SHA-256, see ``ledger.py``); a file it did not write, or one edited since, stops
+it with the file's name, and ``--force`` never replaces a file that is there.
+Every argument is checked before anything is written.
 """
 from __future__ import annotations
 
 import argparse
 import colorsys
+import hashlib
+import io
 import json
 import os
-import sys
 import time
 from typing import Dict, List, Sequence, Tuple
 from xml.sax.saxutils import escape
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from .ledger import Ledger, foreign_or_changed, read_ledger, remove_recorded, shorten
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
                "cat", "chair", "cow", "diningtable", "dog", "horse",
@@ -40,7 +47,10 @@ VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
 SHAPES = ("ellipse", "box", "triangle", "diamond", "cross")
 TEXTURES = ("solid", "stripes", "checker", "dots")
 MARKER = ".smix_voc_generated"
-GENERATOR_VERSION = 1
+LEDGER = ".smix_voc_files"       # one line per file written: sha256 size path
+GENERATOR_VERSION = 2            # 2: keeps the ledger
+MIN_SIDE, MAX_SIDE = 64, 4096    # an image and its float copies must fit in memory (4096^2: ~0.6 GB)
+MAX_IMAGES = 999_999             # VOC ids have six digits; VOC2007 test ids follow the trainval ones
 
 
 def _class_looks() -> Dict[str, Tuple[str, str, Tuple[int, int, int]]]:
@@ -68,10 +78,46 @@ def parse_size(text: str) -> Tuple[int, int]:
             f"--size {text!r}: use N or WxH, e.g. 160 or 200x150") from None
     if len(nums) == 1:
         nums = nums * 2
-    if len(nums) != 2 or min(nums) < 64:
+    if len(nums) != 2 or min(nums) < MIN_SIDE or max(nums) > MAX_SIDE:
         raise argparse.ArgumentTypeError(
-            f"--size {text!r}: use N or WxH with sides >= 64 px")
+            f"--size {text!r}: use N or WxH with sides from {MIN_SIDE} to "
+            f"{MAX_SIDE} px")
     return nums[0], nums[1]
+
+
+def check_arguments(out: str, seed: int, num_train: int, num_test: int,
+                    size: Tuple[int, int]) -> None:
+    """Check every argument of :func:`generate` before anything is written.
+
+    The size has an upper bound although any size would draw: a side above
+    ``MAX_SIDE`` needs gigabytes per image (the generator holds float copies),
+    and the set exists to be small; a clear error beats an out-of-memory
+    kill halfway through.
+
+    Raises:
+        ValueError: an empty ``out``, a seed that is not an integer >= 0
+            (numpy's seeds), counts below 1 or above ``MAX_IMAGES`` together,
+            or a side outside ``MIN_SIDE..MAX_SIDE``.
+    """
+    if not out:
+        raise ValueError("--out is empty; pass the VOCdevkit folder to write")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
+            or seed < 0:
+        raise ValueError(f"--seed must be an integer >= 0, got {seed!r}")
+    for flag, count in (("--num-train", num_train), ("--num-test", num_test)):
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) \
+                or count < 1:
+            raise ValueError(f"{flag} must be an integer >= 1, got {count!r}")
+    if num_train + num_test > MAX_IMAGES:
+        raise ValueError(f"--num-train + --num-test must be at most {MAX_IMAGES} "
+                         f"(six-digit VOC ids), got {num_train + num_test}")
+    try:
+        w, h = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise ValueError(f"size must be (width, height), got {size!r}") from None
+    if min(w, h) < MIN_SIDE or max(w, h) > MAX_SIDE:
+        raise ValueError(f"--size {w}x{h}: sides must be from {MIN_SIDE} to "
+                         f"{MAX_SIDE} px")
 
 
 def _background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
@@ -218,46 +264,94 @@ def image_ids(year: str, split: str, count: int,
 def check_out_dir(out: str, force: bool) -> dict:
     """Return the marker of an earlier generation in ``out`` ({} if none).
 
-    Exits with a message when ``out`` is a file, or a non-empty folder we did
-    not make and ``force`` is not set.
+    Raises:
+        FileExistsError: ``out`` is a file, or a non-empty folder we did not
+            make and ``force`` is not set.
+        ValueError: the marker cannot be read (damaged or edited), so what
+            this tool wrote there is unknown.
     """
     if not os.path.exists(out):
         return {}
     if not os.path.isdir(out):
-        sys.exit(f"make_voc_data: --out {out} exists and is not a folder; "
-                 "choose another --out")
+        raise FileExistsError(f"--out {out} exists and is not a folder; "
+                              "choose another --out")
     marker = os.path.join(out, MARKER)
     if os.path.isfile(marker):
-        with open(marker) as f:
-            return json.load(f)
+        try:
+            with open(marker) as f:
+                found = json.load(f)
+            _generated_files(found)  # the counts it names must make sense
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise ValueError(
+                f"{marker} cannot be read ({type(err).__name__}: {err}), so "
+                f"what make_voc_data wrote in {out} is unknown; nothing was "
+                "deleted: choose another --out, or delete the folder yourself")\
+                from None
+        return found
     if os.listdir(out) and not force:
-        sys.exit(
-            f"make_voc_data: {out} is not empty and was not generated by this "
+        raise FileExistsError(
+            f"{out} is not empty and was not generated by this "
             f"tool (no {MARKER} file). Refusing to write into it: it may be "
             "a real VOCdevkit. Choose another --out, or pass --force to "
-            "write the generated files into it anyway (same-named files are "
-            "overwritten, others are kept, ImageSets lists are replaced).")
+            "write the generated files beside what is there (a file that "
+            "is there is never replaced: the run stops instead).")
     return {}
 
 
-def _generated_files(out: str, marker: dict) -> List[str]:
-    """Files an earlier generation (described by its marker) wrote."""
+def _generated_files(marker: dict) -> List[str]:
+    """Files (relative, '/'-separated) a generation described by ``marker``
+    (or by the same keys) writes."""
     files = []
     n_train, n_test = int(marker["num_train"]), int(marker["num_test"])
+    if n_train < 0 or n_test < 0 or n_train + n_test > MAX_IMAGES:
+        raise ValueError(f"num_train {n_train}, num_test {n_test}")
     for year, split, count in (("VOC2007", "trainval", n_train),
                                ("VOC2007", "test", n_test),
                                ("VOC2012", "trainval", n_train)):
-        root = os.path.join(out, year)
         for img_id in image_ids(year, split, count, n_train):
-            files.append(os.path.join(root, "JPEGImages", f"{img_id}.jpg"))
-            files.append(os.path.join(root, "Annotations", f"{img_id}.xml"))
+            files.append(f"{year}/JPEGImages/{img_id}.jpg")
+            files.append(f"{year}/Annotations/{img_id}.xml")
         names = [split] + (["train", "val"] if split == "trainval" else [])
         for name in names:
-            main = os.path.join(root, "ImageSets", "Main")
-            files.append(os.path.join(main, f"{name}.txt"))
-            files += [os.path.join(main, f"{c}_{name}.txt")
-                      for c in VOC_CLASSES]
+            main = f"{year}/ImageSets/Main"
+            files.append(f"{main}/{name}.txt")
+            files += [f"{main}/{c}_{name}.txt" for c in VOC_CLASSES]
     return files
+
+
+def _make_room(out: str, previous: dict, planned: List[str]) -> int:
+    """Delete the earlier generation's files, after checking that every
+    file about to be deleted or replaced is ours and unchanged.
+
+    Returns:
+        The number of files deleted.
+
+    Raises:
+        FileExistsError: a file to delete or replace that the ledger does not
+            vouch for (not written by this tool, or changed since); nothing
+            is deleted then.
+        ValueError: the ledger is damaged.
+    """
+    try:  # a forced run into a foreign folder keeps a ledger too: its files stay replaceable
+        ledger = read_ledger(os.path.join(out, LEDGER))
+    except ValueError as err:
+        raise ValueError(f"{err}, so what make_voc_data wrote in {out} is "
+                         "unknown; nothing was deleted: choose another --out, "
+                         "or delete the folder yourself") from None
+    if previous and not ledger and int(previous.get("version", 1)) < 2:
+        ledger = _ledger_by_regeneration(previous)
+    earlier = _generated_files(previous) if previous else []
+    blocked = foreign_or_changed(out, set(planned) | set(earlier) | set(ledger),
+                                 ledger)
+    if blocked:
+        why = " (made by an earlier make_voc_data that kept no list of its " \
+              "files)" if previous and not ledger and \
+              int(previous.get("version", 1)) < 2 else ""
+        raise FileExistsError(
+            f"{out} holds files that make_voc_data did not write or that "
+            f"changed since it wrote them{why}: {shorten(blocked)}; nothing "
+            "was deleted or replaced: move them out or choose another --out")
+    return remove_recorded(out, ledger, temporaries=set(planned) | set(earlier))
 
 
 def generate(out: str, seed: int = 0, num_train: int = 200,
@@ -265,39 +359,75 @@ def generate(out: str, seed: int = 0, num_train: int = 200,
              force: bool = False, progress: bool = True) -> Dict[str, int]:
     """Write the VOCdevkit; return image and object counts per year/split.
 
-    A folder generated before (marker present) first loses exactly the files
-    of that generation; nothing else is ever deleted. Writing into a foreign
-    folder (``force``) leaves no marker, so it is never taken for ours later.
+    A folder generated before (marker present) first loses the files of that
+    generation, each only if it is unchanged; nothing else is ever deleted or
+    replaced. Writing into a foreign folder (``force``) replaces nothing and
+    leaves no marker, so it is never taken for ours later.
+
+    Raises:
+        ValueError: a bad argument (:func:`check_arguments`) or a damaged
+            marker or ledger; nothing is written.
+        FileExistsError: ``out`` is not ours (without ``force``), or holds a
+            file to replace that this tool did not write or that changed.
+        OSError: a write failed.
     """
-    w, h = size
+    check_arguments(out, seed, num_train, num_test, size)
+    w, h = (int(v) for v in size)
     previous = check_out_dir(out, force)
     foreign = os.path.isdir(out) and bool(os.listdir(out)) and not previous
-    if previous:
-        removed = 0
-        for path in _generated_files(out, previous):
-            if os.path.isfile(path):
-                os.remove(path)
-                removed += 1
-        if progress:
-            print(f"[make_voc_data] {out}: removed the {removed} files of the "
-                  "earlier generated set", flush=True)
+    planned = _generated_files(dict(num_train=num_train, num_test=num_test))
+    removed = _make_room(out, previous, planned)
+    if (previous or removed) and progress:
+        print(f"[make_voc_data] {out}: removed the {removed} unchanged files "
+              "of the earlier generated set", flush=True)
     os.makedirs(out, exist_ok=True)
     if not foreign:  # written first: an interrupted run is still ours
         with open(os.path.join(out, MARKER), "w") as f:
             json.dump(dict(generator="tools/data/make_voc_data.py",
-                           version=GENERATOR_VERSION, seed=seed,
-                           num_train=num_train, num_test=num_test,
+                           version=GENERATOR_VERSION, seed=int(seed),
+                           num_train=int(num_train), num_test=int(num_test),
                            size=[w, h]), f, indent=1)
             f.write("\n")
-    plan = [("VOC2007", "trainval", num_train), ("VOC2007", "test", num_test),
-            ("VOC2012", "trainval", num_train)]
+    ledger = Ledger(out, LEDGER)
+    try:
+        return _draw_all(out, ledger, int(seed), int(num_train), int(num_test),
+                         w, h, foreign, progress)
+    finally:
+        ledger.close()
+
+
+def _draw_all(out: str, ledger: Ledger, seed: int, num_train: int,
+              num_test: int, w: int, h: int, foreign: bool,
+              progress: bool) -> Dict[str, int]:
+    """Draw and write every image, annotation and list (see generate)."""
     counts: Dict[str, int] = {}
     t0 = time.time()
-    for year, split, count in plan:
-        root = os.path.join(out, year)
+    for year in ("VOC2007", "VOC2012"):
         for sub in ("JPEGImages", "Annotations",
                     os.path.join("ImageSets", "Main")):
-            os.makedirs(os.path.join(root, sub), exist_ok=True)
+            os.makedirs(os.path.join(out, year, sub), exist_ok=True)
+    for rel, data in _files(seed, num_train, num_test, w, h, counts):
+        ledger.write(rel, data)
+        done = counts.pop("_done", None)
+        if progress and done:
+            year, split, i, count = done
+            print(f"[make_voc_data] {year} {split}: {i}/{count} "
+                  f"images ({time.time() - t0:.1f}s)", flush=True)
+    if foreign and progress:
+        print(f"[make_voc_data] {out} was not empty: no {MARKER} written, so "
+              "later runs into it need --force again", flush=True)
+    return counts
+
+
+def _files(seed: int, num_train: int, num_test: int, w: int, h: int,
+           counts: Dict):
+    """Every file of a generation as (relative path, bytes), in writing
+    order; fills ``counts`` (images and objects per year/split) and sets
+    ``counts['_done']`` = (year, split, images done, count) at progress
+    points."""
+    plan = [("VOC2007", "trainval", num_train), ("VOC2007", "test", num_test),
+            ("VOC2012", "trainval", num_train)]
+    for year, split, count in plan:
         ids = image_ids(year, split, count, num_train)
         present: Dict[str, set] = {c: set() for c in VOC_CLASSES}
         n_obj = 0
@@ -305,34 +435,43 @@ def generate(out: str, seed: int = 0, num_train: int = 200,
         for i, img_id in enumerate(ids):
             rng = np.random.default_rng([seed, SPLIT_CODES[(year, split)], i])
             img, objects = draw_image(rng, w, h)
-            Image.fromarray(img).save(
-                os.path.join(root, "JPEGImages", f"{img_id}.jpg"),
-                quality=92)
-            with open(os.path.join(root, "Annotations", f"{img_id}.xml"),
-                      "w", encoding="utf-8") as f:
-                f.write(annotation_xml(year, img_id, w, h, objects))
+            jpeg = io.BytesIO()
+            Image.fromarray(img).save(jpeg, format="JPEG", quality=92)
+            yield f"{year}/JPEGImages/{img_id}.jpg", jpeg.getvalue()
+            if (i + 1) % step == 0 or i + 1 == count:
+                counts["_done"] = (year, split, i + 1, count)
+            yield (f"{year}/Annotations/{img_id}.xml",
+                   annotation_xml(year, img_id, w, h, objects).encode("utf-8"))
             for name, _ in objects:
                 present[name].add(img_id)
             n_obj += len(objects)
-            if progress and ((i + 1) % step == 0 or i + 1 == count):
-                print(f"[make_voc_data] {year} {split}: {i + 1}/{count} "
-                      f"images ({time.time() - t0:.1f}s)", flush=True)
-        main = os.path.join(root, "ImageSets", "Main")
+        main = f"{year}/ImageSets/Main"
         lists = {split: ids}
         if split == "trainval":
             half = (len(ids) + 1) // 2
             lists.update(train=ids[:half], val=ids[half:])
         for name, members in lists.items():
-            with open(os.path.join(main, f"{name}.txt"), "w") as f:
-                f.writelines(f"{i}\n" for i in members)
+            yield f"{main}/{name}.txt", "".join(f"{i}\n" for i in members).encode()
             for cls in VOC_CLASSES:
-                with open(os.path.join(main, f"{cls}_{name}.txt"), "w") as f:
-                    f.writelines(
-                        f"{i} {1 if i in present[cls] else -1:2d}\n"
-                        for i in members)
+                yield f"{main}/{cls}_{name}.txt", "".join(
+                    f"{i} {1 if i in present[cls] else -1:2d}\n"
+                    for i in members).encode()
         counts[f"{year}/{split}"] = count
         counts[f"{year}/{split}/objects"] = n_obj
-    if foreign and progress:
-        print(f"[make_voc_data] {out} was not empty: no {MARKER} written, so "
-              "later runs into it need --force again", flush=True)
-    return counts
+
+
+def _ledger_by_regeneration(previous: dict) -> Dict[str, Tuple[str, int]]:
+    """What an earlier generation that kept no ledger (version 1) wrote,
+    recomputed from its marker: drawing is deterministic, so the bytes it
+    wrote are known. {} when the marker lacks what is needed."""
+    try:
+        seed, w, h = int(previous["seed"]), *(int(v) for v in previous["size"])
+        check_arguments("-", seed, int(previous["num_train"]),
+                        int(previous["num_test"]), (w, h))
+    except (KeyError, TypeError, ValueError):
+        return {}
+    print("[make_voc_data] the earlier set kept no list of its files: "
+          "redrawing it to tell its files from changed ones", flush=True)
+    return {rel: (hashlib.sha256(data).hexdigest(), len(data)) for rel, data in
+            _files(seed, int(previous["num_train"]), int(previous["num_test"]),
+                   w, h, {})}

@@ -40,6 +40,8 @@ def main(argv=None) -> int:
         counts = generate(args.out, seed=args.seed, num_train=args.num_train,
                           num_test=args.num_test, size=args.size,
                           force=args.force, progress=not args.quiet)
+    except (ValueError, FileExistsError) as err:  # bad arguments, a folder that is not ours, a changed file
+        sys.exit(f"make_voc_data: error: {err}")
     except OSError as err:  # --out under a file, unwritable, disk full
         sys.exit(f"make_voc_data: error: cannot write the VOCdevkit to {args.out!r}: "
                  f"{err.strerror or err}")
