@@ -14,7 +14,14 @@ from timm import utils
 from timm.models import is_model
 
 from .train_data import UsageError
-from .train_options import add_saliencymix_arguments, check_saliencymix_arguments, saliencymix_on, timm_mixing_on
+from .train_options import (
+    add_saliencymix_arguments,
+    check_saliencymix_arguments,
+    saliencymix_on,
+    timm_mixing_on,
+    unknown_config_keys,
+    unknown_config_keys_message,
+)
 
 log = logging.getLogger("train")
 
@@ -179,11 +186,10 @@ def read_config(path: str, parser: argparse.ArgumentParser) -> dict:
         config = yaml.safe_load(f) or {}
     if not isinstance(config, dict):
         raise UsageError(f"config file {path} must hold a mapping of option: value, got {type(config).__name__}")
-    known = {action.dest for action in parser._actions}
-    unknown = sorted(set(config) - known)
+    unknown = unknown_config_keys(config, parser)
     if unknown:
-        log.warning("%s: ignoring options this trainer does not have: %s", path, ", ".join(unknown))
-    return {key: value for key, value in config.items() if key in known}
+        log.warning("%s", unknown_config_keys_message(path, unknown, parser))
+    return {key: value for key, value in config.items() if str(key) not in unknown}
 
 
 def parse_command_line(argv=None):

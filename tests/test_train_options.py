@@ -103,3 +103,12 @@ def test_our_trainer_gets_the_same_checks(tmp_path, yaml_text, message):
     args, _ = parse_command_line(["-c", str(cfg), "--data-dir", str(tmp_path), "--model", "resnet18"])
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         check_args(args)
+
+
+def test_the_trainer_names_the_option_a_misspelled_yaml_key_meant(tmp_path, caplog):
+    from smix_timm.train_cli import build_parser, read_config
+    path = tmp_path / "c.yaml"
+    path.write_text("saliency_shceme: salient_to_salient\nlr: 0.1\n")
+    with caplog.at_level("WARNING"):
+        assert read_config(str(path), build_parser()) == {"lr": 0.1}
+    assert "saliency_shceme (did you mean saliency_scheme?)" in caplog.text
