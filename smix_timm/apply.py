@@ -41,12 +41,14 @@ def patch_box_pairs(params: MixParams, saliency_pairs: BoxPairs) -> BoxPairs:
         ``BoxPairs`` of B rows: CUTMIX and SALIENCYMIX samples have a patch, the others none.
     """
     kind = np.asarray(params.kind)
-    cutmix = params.cutmix_boxes()
-    from_cutmix = BoxPairs(cutmix, cutmix, kind == CUTMIX)
     saliency_pairs = saliency_pairs if isinstance(saliency_pairs, BoxPairs) else BoxPairs.from_list(saliency_pairs)
     only_saliency = BoxPairs(saliency_pairs.source, saliency_pairs.target,
                              saliency_pairs.has_patch & (kind == SALIENCYMIX))
-    return from_cutmix.where(kind == CUTMIX, only_saliency)
+    is_cutmix = kind == CUTMIX
+    if not is_cutmix.any():
+        return only_saliency
+    cutmix = params.cutmix_boxes()
+    return BoxPairs(cutmix, cutmix, is_cutmix).where(is_cutmix, only_saliency)
 
 
 def _blend(own: torch.Tensor, partner: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
@@ -154,9 +156,16 @@ def apply_mix(x: torch.Tensor, params: MixParams, pairs: BoxPairs, correct_lam: 
         ValueError: boxes of another batch length, outside the images or of unequal sizes, or a
             leaf tensor that requires grad.
     """
-    batch, height, width = len(x), x.shape[-2], x.shape[-1]
     pairs = pairs if isinstance(pairs, BoxPairs) else BoxPairs.from_list(pairs)
-    check_box_pairs(pairs, batch, height, width)
+    check_box_pairs(pairs, len(x), x.shape[-2], x.shape[-1])
+    return apply_checked(x, params, pairs, correct_lam)
+
+
+def apply_checked(x: torch.Tensor, params: MixParams, pairs: BoxPairs, correct_lam: bool = True) -> np.ndarray:
+    """``apply_mix`` for boxes already known to be valid (``check_box_pairs``): those of
+    ``placement.batch_box_pairs`` and of ``sample_mix_params``, which lie inside the images by construction.
+    The mixing classes call it for the params they drew themselves (replayed params go through apply_mix)."""
+    height, width = x.shape[-2], x.shape[-1]
     if x.requires_grad and x.is_leaf:
         raise ValueError("x is a leaf tensor that requires grad; mixing happens in place (as timm's Mixup), "
                          "which autograd forbids on a leaf: pass x.clone() (gradients then flow to x)")

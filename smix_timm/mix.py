@@ -22,7 +22,7 @@ from timm.data.mixup import mixup_target
 
 from . import placement
 from ._inputs import Constants, _as_channel_tensor, check_channels, check_mean_std, has_shared_rows
-from .apply import apply_mix, patch_box_pairs
+from .apply import apply_checked, apply_mix, patch_box_pairs
 from .batch_assembly import stack_uint8_images
 from .official import official_boxes, official_peak
 from .params import SALIENCYMIX, MixConfig, MixParams, RandomSource, make_rng, sample_mix_params
@@ -200,12 +200,20 @@ class _SaliencyMixing(Mixup):
                 the images, lambdas outside [0, 1], or a batch whose samples share memory.
         """
         _check_params(params, x)
+        return self._mix_drawn(x, target, params, checked_boxes=False)
+
+    def _mix_drawn(self, x: torch.Tensor, target: torch.Tensor, params: MixParams, checked_boxes: bool = True):
+        """``mix_with_params`` for params drawn by ``sample_params`` for this very batch (their CutMix boxes
+        and the saliency boxes lie inside the images by construction, so they are not checked again)."""
         if has_shared_rows(x):
             raise ValueError("the samples of x share memory (e.g. a batch made with expand()), so mixing in place "
                              "would change several at once; pass x.clone() or x.contiguous()")
         pairs = patch_box_pairs(params, self.saliency_box_pairs(x, params))
-        lam = apply_mix(x, params, pairs, correct_lam=self.correct_lam)
-        weights = torch.as_tensor(lam, dtype=torch.float32, device=target.device).unsqueeze(1)
+        if checked_boxes:
+            lam = apply_checked(x, params, pairs, correct_lam=self.correct_lam)
+        else:
+            lam = apply_mix(x, params, pairs, correct_lam=self.correct_lam)
+        weights = torch.from_numpy(lam.astype(np.float32)).to(target.device).unsqueeze(1)
         if self.multi_label:
             return x, mixup_target(target, self.num_classes, weights, self.label_smoothing, multi_label=True)
         return x, mixup_target(target, self.num_classes, weights, self.label_smoothing)
@@ -329,7 +337,7 @@ class SaliencyMix(_SaliencyMixing):
             raise ValueError("mode='half' exists only for the collate (FastCollateSaliencyMix), as in timm")
         target = self._check_target(target, len(x))
         params = self.sample_params(len(x), x.shape[-2:])
-        return self.mix_with_params(x, target, params)
+        return self._mix_drawn(x, target, params)
 
 
 class FastCollateSaliencyMix(_SaliencyMixing, FastCollateMixup):
@@ -365,7 +373,7 @@ class FastCollateSaliencyMix(_SaliencyMixing, FastCollateMixup):
         target = torch.as_tensor(np.stack(labels)) if self.multi_label else _labels(labels)
         target = self._check_target(target, len(x))
         params = self.sample_params(len(x), x.shape[-2:])
-        x, target = self.mix_with_params(x, target, params)
+        x, target = self._mix_drawn(x, target, params)
         if self.mode == "half":
             x, target = x[:len(x) // 2].contiguous(), target[:len(x) // 2]
         return x, target

@@ -268,7 +268,11 @@ def _source_and_target_images(batch: int, chosen, per: str) -> Tuple[np.ndarray,
 
 
 def _needed(sources: np.ndarray, targets: np.ndarray, same_place: bool) -> np.ndarray:
-    return np.unique(sources if same_place else np.concatenate([sources, targets]))
+    """The distinct image indices, sorted (a count per index: O(B), where np.unique hashes or sorts)."""
+    images = sources if same_place else np.concatenate([sources, targets])
+    if not len(images):
+        return images
+    return np.flatnonzero(np.bincount(images, minlength=int(images.max()) + 1))
 
 
 def batch_box_pairs(batch: int, chosen: Sequence[int], lam: Sequence[float], image_size: Tuple[int, int],
@@ -303,18 +307,23 @@ def batch_box_pairs(batch: int, chosen: Sequence[int], lam: Sequence[float], ima
         raise ValueError(f"need the peaks of {len(needed)} maps (images {needed[:8].tolist()}...), "
                          f"got {len(maxima)}")
     pick = {"max": maxima, "min": minima}
-    pairs = BoxPairs.empty(batch)
     if not len(chosen):
-        return pairs
-    source_points = pick[source_kind][np.searchsorted(needed, source_image)]
+        return BoxPairs.empty(batch)
+    # Peaks row of each image: the image itself when every image was needed (the usual per-sample step).
+    every_image = len(needed) == batch
+    source_points = pick[source_kind][source_image if every_image else np.searchsorted(needed, source_image)]
     lam = np.asarray(lam, dtype=np.float64).reshape(-1)
-    sizes = patch_sizes(lam[chosen], *image_size)
+    whole_batch = len(chosen) == batch and bool((chosen == np.arange(batch)).all())
+    sizes = patch_sizes(lam if whole_batch else lam[chosen], *image_size)
     source = boxes_around(source_points, sizes, image_size, border)
     if same:
         target = source
     else:
-        target_points = pick[target_kind][np.searchsorted(needed, target_image)]
+        target_points = pick[target_kind][target_image if every_image else np.searchsorted(needed, target_image)]
         target = boxes_around(target_points, source[:, 1::2] - source[:, 0::2], image_size, "shift")
+    if whole_batch:
+        return BoxPairs(source, target, np.ones(batch, dtype=bool))
+    pairs = BoxPairs.empty(batch)
     pairs.source[chosen] = source
     pairs.target[chosen] = target
     pairs.has_patch[chosen] = True

@@ -87,6 +87,8 @@ def load() -> Optional[ctypes.CDLL]:
     global _lib, _tried
     if os.environ.get("SMIX_NATIVE", "1") == "0":
         return None
+    if _tried:  # every mixing step asks: no lock once the first call has decided
+        return _lib
     with _lock:
         if _tried:
             return _lib
