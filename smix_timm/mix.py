@@ -6,7 +6,7 @@ in place, soft targets); ``FastCollateSaliencyMix`` for ``FastCollateMixup``
 with timm's defaults plus the SaliencyMix ones; with ``saliencymix_alpha=0``
 they mix exactly like Mixup/CutMix. A step is: random params
 (``sample_params``, params.py) -> saliency boxes (deterministic, placement.py)
--> apply (apply.py) -> soft targets (timm's ``mixup_target``).
+-> apply (apply.py) -> soft targets (timm's ``mixup_target`` values, targets.py).
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from .official import official_boxes, official_peak
 from .params import SALIENCYMIX, MixConfig, MixParams, RandomSource, make_rng, sample_mix_params
 from .placement import BoxPairs, check_border, check_scheme
 from .saliency import check_backend, resolve_method, saliency_peaks
+from .targets import mixed_soft_targets
 
 _TIMM_MIXUP_TARGET_ARGS = frozenset(inspect.signature(mixup_target).parameters)
 
@@ -216,7 +217,7 @@ class _SaliencyMixing(Mixup):
         weights = torch.from_numpy(lam.astype(np.float32)).to(target.device).unsqueeze(1)
         if self.multi_label:
             return x, mixup_target(target, self.num_classes, weights, self.label_smoothing, multi_label=True)
-        return x, mixup_target(target, self.num_classes, weights, self.label_smoothing)
+        return x, mixed_soft_targets(target, self.num_classes, weights, self.label_smoothing)
 
     def _check_target(self, target: torch.Tensor, batch: int) -> torch.Tensor:
         if not isinstance(target, torch.Tensor):

@@ -36,7 +36,8 @@ fi
 "$PY" -c "from smix_timm.saliency import native; print('kernel:', native.dispatch())"
 
 step "CUDA tests (CUDA == CPU bit for bit; torch ops per call independent of the batch)"
-run 240 "$PY" -m pytest -q -p no:cacheprovider -k cuda -rs tests/test_apply.py tests/test_saliency.py tests/test_mix.py
+run 240 "$PY" -m pytest -q -p no:cacheprovider -k cuda -rs tests/test_apply.py tests/test_saliency.py tests/test_mix.py \
+  tests/test_targets.py
 
 step "speed rows: detectors, one mixing call vs timm CutMix, op count, ResNet-50 bf16 step"
 run 240 "$PY" tools/benchmarks/gpu_rows.py --sizes 224 32 --batch 256 --json "$OUT/gpu_rows.json"
