@@ -56,8 +56,14 @@ def stack_uint8_images(images: Sequence) -> torch.Tensor:
         ValueError: naming the first sample that is not a uint8 (C, H, W) image, or whose shape differs
             from sample 0's (the messages of the collate's contract, timm's ``FastCollateMixup`` inputs).
     """
+    arrays = images
+    if isinstance(images[0], torch.Tensor):  # timm's MaybePILToTensor: numpy views are cheaper for numpy.stack
+        try:
+            arrays = [image.numpy() for image in images]
+        except (AttributeError, RuntimeError, TypeError):  # mixed types, CUDA or grad tensors: as they are
+            pass
     try:
-        stacked = np.stack(images, dtype=np.uint8, casting="no")  # any other dtype raises (bool included)
+        stacked = np.stack(arrays, dtype=np.uint8, casting="no")  # any other dtype raises (bool included)
     except (ValueError, TypeError, RuntimeError):
         # Different shapes or something numpy cannot read (a CUDA tensor, an object). Tensors on
         # another device are still accepted, as torch.stack accepts them.
