@@ -34,6 +34,24 @@ def timed(fn, repeat: int, sync=lambda: None, setup=None) -> float:
     return min(call() for _ in range(repeat))
 
 
+KERNEL_SIZES = ((256, 32), (128, 64), (16, 224))  # (batch, side): about the same pixels per batch
+
+
+def kernel_ns_per_pixel(repeat: int, sizes=KERNEL_SIZES) -> dict:
+    """The fused fine_grained kernel's cost per pixel at several sizes, one thread, peaks only (what the
+    mixing asks of it), on photo crops: {side: ns per pixel}, best of ``repeat``. Empty without the kernel."""
+    from ..saliency import native
+
+    if native.load() is None:
+        return {}
+    out = {}
+    for batch, side in sizes:
+        u8 = photo_crops(batch, side)
+        t = timed(lambda: native.fine_grained_u8_native(u8, "rgb", 1, maps=None, peaks=True), repeat)
+        out[side] = 1e9 * t / (batch * side * side)
+    return out
+
+
 def count_torch_ops(fn) -> int:
     """How many torch operators one call of ``fn()`` dispatches (on a GPU, about one kernel launch each).
 

@@ -25,7 +25,7 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, FastCollateMi
 
 from smix_timm import FastCollateSaliencyMix, SaliencyMix, saliency_map
 from smix_timm.bench.photos import photo_crops
-from smix_timm.bench.speed import count_torch_ops, device_rows, timed
+from smix_timm.bench.speed import count_torch_ops, device_rows, kernel_ns_per_pixel, timed
 from smix_timm.saliency import fine_grained_torch, native
 
 
@@ -64,6 +64,13 @@ def main(argv=None) -> dict:
             t = timed(fn, args.repeat)
             print(f"  {method:18s} {name:23s} {n / t:9.1f} img/s   {t_cv / t:6.1f}x")
             results["detectors"][f"{method} {name}"] = {"img_s": n / t, "opencv_img_s": n / t_cv, "ratio": t_cv / t}
+
+    per_pixel = kernel_ns_per_pixel(max(args.repeat, 5))
+    if per_pixel:
+        print("\n== fine_grained kernel per pixel, one thread, peaks only (issue 21: 32 px within 1.3x of 224 px)")
+        print("  " + "   ".join(f"{side} px: {ns:.2f} ns" for side, ns in per_pixel.items())
+              + f"   32/224: {per_pixel[32] / per_pixel[224]:.2f}x")
+        results["kernel_ns_per_pixel"] = per_pixel
 
     print("\n== one mixing call on the same batch (ms; ratio = time / timm CutMix time)")
     cutmix = Mixup(mixup_alpha=0.0, cutmix_alpha=1.0, num_classes=1000)
