@@ -42,6 +42,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
+from ._files import atomic_write
+
 __all__ = ["CheckpointError", "CheckpointInfo", "TimmCheckpoint", "read_checkpoint", "read_timm_checkpoint",
            "load_timm_checkpoint", "strip_wrapper_prefixes", "explain_refused_load", "OutputWriteError",
            "run_folder_writes", "write_fault_cause", "describe_resumable", "atomic_write_text",
@@ -464,15 +466,7 @@ def atomic_write_text(path: str, text: str) -> None:
     Raises:
         OSError: the write failed; the temporary file is removed.
     """
-    partial = f"{path}.partial"
-    try:
-        with open(partial, "w") as f:
-            f.write(text)
-        os.replace(partial, path)
-    except BaseException:
-        if os.path.lexists(partial):
-            os.remove(partial)
-        raise
+    atomic_write(path, text)
 
 
 def atomic_checkpoint_saver(resumed_epoch: Optional[int] = None, **kwargs):

@@ -99,3 +99,22 @@ def test_device_rows_run_on_cpu_too():
     rows = speed.device_rows(torch.device("cpu"), 2, 32, 1, "resnet18")
     assert rows["fine_grained == CPU kernel"] is True
     assert rows["train step ms"] > 0 and rows["saliencymix ms"] > 0
+
+
+def test_small_image_loader_benchmark_runs_timms_loader_on_in_memory_images(tmp_path):
+    out = tmp_path / "small.json"
+    printed = run_tool("benchmarks/benchmark_small_loader.py", "--sizes", "16:8", "--batches", "2", "--rounds", "1",
+                       "--passes", "1", "--cost-repeats", "1", "--workers", "0", "--json", str(out))
+    results = json.loads(out.read_text())["sizes"]["16:8"]
+    assert results["images"] == 16 and results["collates"]["timm FastCollateMixup (CutMix)"]["median_ratio"] == 1.0
+    costs = results["worker_costs_ms"]
+    assert {"samples (pad, crop, flip)", "FastCollateSaliencyMix", "fine_grained kernel (peaks only)",
+            "expected_ratio"} <= set(costs)
+    assert "== 16 images of 16x16 in memory, batch 8" in printed and "FastCollateSaliencyMix" in printed
+
+
+def test_compare_with_checkout_times_both_trees(tmp_path):
+    printed = run_tool("benchmarks/compare_with_checkout.py", os.path.dirname(TOOLS), "--rounds", "1",
+                       "--repeat", "1")
+    assert "256x32: ms, best of 1" in printed and "128x64: ms, best of 1" in printed
+    assert printed.count("SaliencyMix call") == 2 and printed.count("->") >= 18

@@ -13,6 +13,8 @@ import hashlib
 import os
 from typing import Dict, Iterable, List, Tuple
 
+from .._files import atomic_write
+
 TEMP_SUFFIX = ".smix-partial"  # a file being written; renamed when complete
 
 
@@ -71,16 +73,8 @@ class Ledger:
             OSError: the write failed; no partial file is left.
         """
         path = os.path.join(self.out, *rel.split("/"))
-        partial = path + TEMP_SUFFIX
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        try:
-            with open(partial, "wb") as f:
-                f.write(data)
-            os.replace(partial, path)
-        except BaseException:
-            if os.path.lexists(partial):
-                os.remove(partial)
-            raise
+        atomic_write(path, data, TEMP_SUFFIX)
         self._file.write(f"{_digest(data)} {len(data)} {rel}\n")
         self._file.flush()
 

@@ -11,13 +11,12 @@ and the ratio to CutMix is taken within a round:
 from __future__ import annotations
 
 import argparse
-import json
-import os
 
 import torch
 
 from smix_timm.bench.loader import build_loader, interleaved_rates, print_costs, print_rates, worker_costs
 from smix_timm.bench.photos import write_jpeg_folder
+from smix_timm.bench.results import write_json
 
 
 def main(argv=None) -> dict:
@@ -49,10 +48,7 @@ def main(argv=None) -> dict:
     print_rates(collates)
     results = {"images": args.images, "batch": args.batch, "workers": args.workers,
                "main_threads": torch.get_num_threads(), "worker_costs_ms": costs, "collates": collates}
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    write_json(args.json, results)
     return results
 
 

@@ -12,8 +12,6 @@ one-thread cost breakdown of one worker's batch comes first:
 from __future__ import annotations
 
 import argparse
-import json
-import os
 
 import numpy as np
 import torch
@@ -26,6 +24,7 @@ from smix_timm.bench.loader import (
     small_image_costs,
 )
 from smix_timm.bench.photos import small_photo_set
+from smix_timm.bench.results import write_json
 
 
 def size_and_batch(text: str):
@@ -64,10 +63,7 @@ def main(argv=None) -> dict:
         print_rates(rates, log)
         results["sizes"][f"{size}:{batch}"] = {"size": size, "batch": batch, "images": count,
                                                "worker_costs_ms": costs, "collates": rates}
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    write_json(args.json, results)
     return results
 
 

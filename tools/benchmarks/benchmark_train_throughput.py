@@ -7,10 +7,10 @@ The data is the built-in classification set (made once under --data-dir). How ru
 read: smix_timm/bench/throughput.py.
 """
 import argparse
-import json
 import os
 
 from smix_timm.bench.accuracy import ROOT
+from smix_timm.bench.results import write_json
 from smix_timm.bench.throughput import to_markdown, train_throughput
 from smix_timm.synthetic.classification import make_cls_data
 
@@ -34,10 +34,7 @@ def main(argv=None) -> dict:
     results = train_throughput(args.config, args.data_dir, os.path.abspath(args.output), args.rounds, args.epochs,
                                extra, log)
     print(to_markdown(results), flush=True)
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    write_json(args.json, results)
     return results
 
 

@@ -9,11 +9,10 @@ CPU with a small batch (a check that the script works, not figures to record):
     python tools/benchmarks/gpu_rows.py --sizes 224 32 --batch 256 --json out/gpu_rows.json
 """
 import argparse
-import json
-import os
 
 import torch
 
+from smix_timm.bench.results import write_json
 from smix_timm.bench.speed import device_rows
 
 
@@ -34,10 +33,7 @@ def main(argv=None) -> dict:
     results = {"device": str(device), "torch": torch.__version__, "rows": {}}
     for size in args.sizes:
         results["rows"][str(size)] = device_rows(device, batch, size, args.repeat, model)
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    write_json(args.json, results)
     return results
 
 
