@@ -8,6 +8,7 @@ validation splits may disagree on the classes. These checks turn such cases into
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import tarfile
 from typing import List, Optional, Tuple
@@ -91,6 +92,33 @@ def dataset_classes(dataset) -> Optional[List[str]]:
     return None
 
 
+# --dataset prefixes timm's create_dataset reads, and the package each needs beyond timm's own.
+DATASET_PREFIXES = {"torch/": None, "tfds/": "tensorflow_datasets", "hfds/": "datasets", "hfids/": "datasets",
+                    "wds/": "webdataset"}
+
+
+def check_dataset_kind(kind: str) -> None:
+    """Refuse a ``--dataset`` timm would silently read as a plain folder, or one whose package is missing.
+
+    Args:
+        kind: the ``--dataset`` value ('' for image folders).
+    Raises:
+        UsageError: an unknown ``prefix/`` (timm falls back to the folder reader without a word, so a typo
+            would train on other data), or a prefix whose package is not installed (a clear line
+            instead of an import traceback deep in timm).
+    """
+    if "/" not in kind:  # '' or a reader name: timm's folder / tar readers
+        return
+    prefix = next((p for p in DATASET_PREFIXES if kind.lower().startswith(p)), None)
+    if prefix is None:
+        raise UsageError(f"--dataset {kind!r} has no prefix timm knows ({', '.join(DATASET_PREFIXES)}); "
+                         "leave --dataset empty for image folders (DIR/train/<class>/*)")
+    package = DATASET_PREFIXES[prefix]
+    if package is not None and importlib.util.find_spec(package) is None:
+        raise UsageError(f"--dataset {kind} needs the {package} package: pip install {package}, "
+                         "or use image folders (leave --dataset empty)")
+
+
 def build_datasets(args: argparse.Namespace):
     """Train and eval datasets through timm's ``create_dataset``, checked first.
 
@@ -108,6 +136,7 @@ def build_datasets(args: argparse.Namespace):
             images than one global batch.
     """
     root, kind = args.data_dir, args.dataset
+    check_dataset_kind(kind)
     torchvision_set = kind.startswith("torch/")
     if not os.path.exists(root) and not (args.dataset_download and torchvision_set):
         hint = ("put the torchvision files there or pass --dataset-download" if torchvision_set else

@@ -230,3 +230,21 @@ def test_dataset_download_without_network_is_one_line(tmp_path, monkeypatch):
     with pytest.raises(train.UsageError, match="could not download torch/cifar10.*--dataset-download"):
         train.main(["--data-dir", str(tmp_path / "cifar"), "--dataset", "torch/cifar10", "--dataset-download",
                     "--output", str(tmp_path), *FAST])
+
+
+@pytest.mark.parametrize("kind, match", [
+    ("bogus/x", "has no prefix timm knows"),
+    ("tfds/cifar10", "needs the tensorflow_datasets package"),
+    ("wds/x", "needs the webdataset package"),
+])
+def test_dataset_prefix_unknown_or_without_its_package_is_one_line(kind, match, monkeypatch):
+    import importlib.util as util
+
+    from smix_timm.train_data import UsageError, check_dataset_kind
+    real = util.find_spec
+    monkeypatch.setattr(util, "find_spec", lambda name, *a: None if name in ("tensorflow_datasets", "webdataset")
+                        else real(name, *a))
+    with pytest.raises(UsageError, match=match):
+        check_dataset_kind(kind)
+    check_dataset_kind("")  # image folders
+    check_dataset_kind("torch/cifar10")
