@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .params import CUTMIX, MIXUP, SALIENCYMIX, MixParams
-from .placement import BoxPairs, box_areas
+from .placement import BoxPairs, box_areas, boxes_inside
 from .saliency import native
 
 
@@ -67,11 +67,8 @@ def check_box_pairs(pairs: BoxPairs, batch: int, height: int, width: int) -> Non
     """
     if len(pairs) != batch:
         raise ValueError(f"box pairs are for {len(pairs)} samples but the batch has {batch}")
-    boxes = np.concatenate([pairs.source, pairs.target], axis=1)  # (B, 8): source, then target
-    sizes = boxes[:, 1::2] - boxes[:, 0::2]  # (B, 4): source h, w, target h, w
-    limits = np.array([height, height, width, width] * 2)
-    good = ((boxes >= 0) & (boxes <= limits)).all(axis=1) & (sizes >= 0).all(axis=1)
-    good &= (sizes[:, :2] == sizes[:, 2:]).all(axis=1)
+    same_size = ((pairs.source[:, 1::2] - pairs.source[:, 0::2]) == (pairs.target[:, 1::2] - pairs.target[:, 0::2]))
+    good = boxes_inside(pairs.source, height, width) & boxes_inside(pairs.target, height, width) & same_size.all(1)
     bad = pairs.has_patch & ~good
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

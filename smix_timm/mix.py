@@ -270,8 +270,7 @@ def _check_params(params: MixParams, x: torch.Tensor) -> None:
     if not ((lam >= 0) & (lam <= 1)).all():
         raise ValueError(f"params.lam must lie in [0, 1], got values {lam.min()}..{lam.max()}")
     boxes = params.cutmix_boxes()
-    inside = ((boxes[:, 0] >= 0) & (boxes[:, 0] <= boxes[:, 1]) & (boxes[:, 1] <= height)
-              & (boxes[:, 2] >= 0) & (boxes[:, 2] <= boxes[:, 3]) & (boxes[:, 3] <= width))
+    inside = placement.boxes_inside(boxes, height, width)
     if not inside.all():
         i = int(np.flatnonzero(~inside)[0])
         raise ValueError(f"params.cutmix_box[{i}]={tuple(boxes[i].tolist())} is not inside the {height}x{width} images")

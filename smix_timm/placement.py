@@ -120,6 +120,14 @@ def box_areas(boxes: np.ndarray) -> np.ndarray:
     return np.maximum(boxes[:, 1] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 2], 0)
 
 
+def boxes_inside(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Which rows of an (N, 4) array are boxes inside a ``height`` x ``width`` image (0 <= y0 <= y1 <= H,
+    0 <= x0 <= x1 <= W), bool (N,)."""
+    boxes = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+    limits = np.array([height, height, width, width])
+    return ((boxes >= 0) & (boxes <= limits)).all(axis=1) & (boxes[:, 1::2] >= boxes[:, 0::2]).all(axis=1)
+
+
 def _int64_rows(boxes) -> np.ndarray:
     """(N, 4) C-contiguous int64 (the native paste step reads the memory), converting only when needed."""
     if isinstance(boxes, np.ndarray) and boxes.dtype == np.int64 and boxes.ndim == 2 and boxes.flags.c_contiguous:
