@@ -48,20 +48,24 @@ class Recipe:
                               self.object_area)
 
 
-def data_name(classes: int, train_per_class: int, val_per_class: int, size: int, object_area) -> str:
-    """Folder name of a built-in split: "cls10-train50-val50-64px" (+ "-obj20-60" for other object areas)."""
+def data_name(classes: int, train_per_class: int, val_per_class: int, size: int, object_area,
+              scene: str = "salient_object") -> str:
+    """Folder name of a built-in split: "cls10-train50-val50-64px" (+ "-obj20-60" for other object areas,
+    + "-decoys" for the control scene)."""
     name = f"cls{classes}-train{train_per_class}-val{val_per_class}-{size}px"
     if tuple(object_area) != tuple(OBJECT_AREA):
         name += f"-obj{round(100 * object_area[0])}-{round(100 * object_area[1])}"
+    if scene != "salient_object":
+        name += f"-{scene}"
     return name
 
 
 def built_in_split(root: str, classes: int, train_per_class: int, val_per_class: int, size: int, object_area,
-                   seed: int = 0) -> str:
+                   seed: int = 0, scene: str = "salient_object") -> str:
     """Generate (or reuse) a split of the built-in data in ``root/<data_name(...)>``; that folder."""
-    folder = os.path.join(root, data_name(classes, train_per_class, val_per_class, size, object_area))
+    folder = os.path.join(root, data_name(classes, train_per_class, val_per_class, size, object_area, scene))
     make_cls_data(folder, seed=seed, num_classes=classes, train_per_class=train_per_class,
-                  val_per_class=val_per_class, size=size, object_area=object_area, reuse=True, log=None)
+                  val_per_class=val_per_class, size=size, object_area=object_area, scene=scene, reuse=True, log=None)
     return folder
 
 

@@ -112,8 +112,9 @@ class Study:
         d = plan["data"]
         self.split = (d["classes"], d["train_per_class"], d["val_per_class"], d["size"],
                       d.get("object_area", OBJECT_AREA))
+        self.scene = d.get("scene", "salient_object")
         self.data_root = data_root
-        self.cls_root = os.path.abspath(os.path.join(data_root, data_name(*self.split)))
+        self.cls_root = os.path.abspath(os.path.join(data_root, data_name(*self.split, scene=self.scene)))
         self.voc_root = os.path.abspath(os.path.join(
             data_root, f"voc-train{plan['voc']['train']}-test{plan['voc']['test']}"))
         methods = len(plan["methods"])
@@ -125,7 +126,7 @@ class Study:
             if plan["threads"] else {}
 
     def make_data(self) -> None:
-        built_in_split(self.data_root, *self.split, seed=self.plan["data"]["seed"])
+        built_in_split(self.data_root, *self.split, seed=self.plan["data"]["seed"], scene=self.scene)
         if self.plan["transfer"]["seeds"] and not os.path.isdir(self.voc_root):
             v = self.plan["voc"]
             _run_tool([sys.executable, os.path.join(TOOLS, "data", "make_voc_data.py"), "--out", self.voc_root,

@@ -9,6 +9,9 @@ the class away. The object covers 3 % to 25 % of the image (box area), at a
 random place, size and aspect. It is drawn last, so its mask is exactly its
 visible pixels.
 
+``scene="decoys"`` draws the control where saliency misleads instead: larger, opaque,
+high-contrast distractors and a low-contrast object (see ``SCENES``).
+
     OUT/train/<class>/<nnnnn>.png          timm ImageFolder layout (train split)
     OUT/validation/<class>/<nnnnn>.png     (validation split, timm's default --val-split)
     OUT/masks/<split>/<class>/<nnnnn>.png  object mask, 0/255 grey PNG
@@ -59,6 +62,16 @@ MAX_ROTATION = 20.0             # degrees; keeps square and diamond apart
 OBJECT_AREA = (0.03, 0.25)      # object box area / image area
 DISTRACTOR_AREA = (0.004, 0.02)
 DISTRACTOR_COUNT = (3, 7)
+
+# Scenes. "salient_object": one salient object among smaller, fainter distractors (the detector finds
+# the object by construction). "decoys": the control where saliency misleads: 2-3 distractors larger
+# than the standard ones, opaque, black or white with a hard-edged checker inside, and the object
+# drawn at low contrast (a soft-edged blend of 25-40 % into the background).
+SCENES = ("salient_object", "decoys")
+DECOY_AREA = (0.06, 0.14)
+DECOY_COUNT = (2, 3)
+DECOY_OBJECT_ALPHA = (0.25, 0.40)
+DECOY_TRIES = 20                # places tried per decoy to keep it off the object's box
 
 
 def class_attributes(index: int) -> Dict[str, str]:
@@ -159,13 +172,63 @@ def _place(size: int, area_range, rng: np.random.Generator):
     return y0, x0, h, w
 
 
-def render_image(label: int, size: int, rng: np.random.Generator, object_area=OBJECT_AREA):
+def _overlaps(a, b) -> bool:
+    """Whether boxes (y0, x0, h, w) ``a`` and ``b`` share a pixel."""
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def _draw_decoys(img: np.ndarray, rng: np.random.Generator, avoid) -> None:
+    """Paint the "decoys" scene's distractors into ``img`` (float HxWx3, in place): opaque shapes,
+    black or white, with a one- or two-pixel checker of the opposite tone inside (hard edges), each
+    placed off the object's box ``avoid`` (y0, x0, h, w) when one of ``DECOY_TRIES`` places is."""
+    size = img.shape[0]
+    for _ in range(int(rng.integers(DECOY_COUNT[0], DECOY_COUNT[1] + 1))):
+        for _ in range(DECOY_TRIES):
+            y0, x0, h, w = _place(size, DECOY_AREA, rng)
+            if not _overlaps((y0, x0, h, w), avoid):
+                break
+        m = _shape_mask(SHAPES[int(rng.integers(len(SHAPES)))], h, w, rng)
+        dark = bool(rng.integers(2))
+        cell = int(rng.integers(1, 3))
+        yy, xx = np.mgrid[0:h, 0:w]
+        checker = (yy // cell + xx // cell) % 2 == 0
+        tone = np.where(checker, 15.0 if dark else 245.0, 120.0 if dark else 140.0)
+        img[y0:y0 + h, x0:x0 + w][m] = tone[m][:, None]
+
+
+def _soft_edges(mask: np.ndarray) -> np.ndarray:
+    """Float version of a boolean mask whose rim is smoothed by a 3x3 mean (1 inside, ~0.5 at the edge)."""
+    padded = np.pad(mask.astype(float), 1)
+    h, w = mask.shape
+    return sum(padded[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)) / 9.0 * mask
+
+
+def render_image(label: int, size: int, rng: np.random.Generator, object_area=OBJECT_AREA,
+                 scene: str = "salient_object"):
     """One image of class ``label``: returns (uint8 HxWx3 RGB, bool HxW object mask, colour name).
 
-    ``object_area``: the range the object's box area is drawn from, as fractions of the image.
+    Args:
+        label: the class index (its shape and texture: :func:`class_attributes`).
+        size: the image side in pixels.
+        rng: the image's own generator (all randomness of the image comes from it).
+        object_area: the range the object's box area is drawn from, as fractions of the image.
+        scene: one of ``SCENES`` (see there); "salient_object" draws exactly what it drew before
+            the option existed.
     """
     attrs = class_attributes(label)
     img = _background(size, rng)
+    if scene == "decoys":
+        y0, x0, h, w = _place(size, object_area, rng)
+        _draw_decoys(img, rng, (y0, x0, h, w))
+        m = _shape_mask(attrs["shape"], h, w, rng, angle=rng.uniform(-MAX_ROTATION, MAX_ROTATION))
+        colour_name, colour = COLOURS[int(rng.integers(len(COLOURS)))]
+        tex = _texture(attrs["texture"], h, w, rng)
+        alpha = rng.uniform(*DECOY_OBJECT_ALPHA) * _soft_edges(m)[..., None]
+        region = img[y0:y0 + h, x0:x0 + w]
+        region[:] = (1 - alpha) * region + alpha * (np.array(colour, float)[None, None, :] * tex[..., None])
+        mask = np.zeros((size, size), bool)
+        mask[y0:y0 + h, x0:x0 + w] = m
+        return np.clip(np.rint(img), 0, 255).astype(np.uint8), mask, colour_name
 
     n_distractors = int(rng.integers(DISTRACTOR_COUNT[0], DISTRACTOR_COUNT[1] + 1))
     for _ in range(n_distractors):
@@ -269,6 +332,7 @@ def make_cls_data(
         val_per_class: int = 50,
         size: int = 64,
         object_area=OBJECT_AREA,
+        scene: str = "salient_object",
         force: bool = False,
         reuse: bool = False,
         log: Optional[Callable[[str], None]] = print,
@@ -287,6 +351,8 @@ def make_cls_data(
         size: image side in pixels, 16..``MAX_SIZE``.
         object_area: (low, high) fractions of the image the object's box covers (default 3-25 %);
             larger objects make a random CutMix box hit the object more often.
+        scene: one of ``SCENES``: "salient_object" (default) or "decoys", the control where the
+            distractors are more salient than the object (BENCHMARKS.md, the study's control arm).
         force: allow writing into a non-empty folder this tool did not make (see ``_check_out``).
         reuse: if ``out`` already holds a complete set made with the same parameters, keep it.
         log: progress lines go here (None: quiet).
@@ -314,8 +380,12 @@ def make_cls_data(
     object_area = [float(a) for a in object_area]
     if len(object_area) != 2 or not 0.0 < object_area[0] <= object_area[1] <= 1.0:
         raise ValueError(f"object_area must be (low, high) with 0 < low <= high <= 1, got {object_area}")
+    if scene not in SCENES:
+        raise ValueError(f"scene must be one of {', '.join(SCENES)}, got {scene!r}")
     params = dict(format=FORMAT, seed=int(seed), num_classes=int(num_classes), train_per_class=int(train_per_class),
                   val_per_class=int(val_per_class), size=int(size), object_area=object_area)
+    if scene != "salient_object":  # the marker of a default set stays as it was before scenes existed
+        params["scene"] = scene
     marker = os.path.join(out, MARKER)
     if reuse and os.path.isfile(marker):
         try:
@@ -323,7 +393,8 @@ def make_cls_data(
                 old = json.load(f)
         except (ValueError, UnicodeDecodeError):
             old = None  # a damaged marker: _check_out says so
-        if isinstance(old, dict) and old.get("complete") and {k: old.get(k) for k in params} == params:
+        if isinstance(old, dict) and old.get("complete") and {k: old.get(k) for k in params} == params \
+                and old.get("scene", "salient_object") == scene:
             log(f"[make_cls_data] reusing {out} (same parameters)")
             return old
     _check_out(out, force, log)
@@ -351,6 +422,7 @@ def _files(params: Dict, log=None):
     seed, num_classes, size = int(params["seed"]), int(params["num_classes"]), int(params["size"])
     per_split = (int(params["train_per_class"]), int(params["val_per_class"]))
     object_area = [float(a) for a in params["object_area"]]
+    scene = params.get("scene", "salient_object")
     classes = [class_name(i) for i in range(num_classes)]
     images = {}
     t0 = time.time()
@@ -361,7 +433,7 @@ def _files(params: Dict, log=None):
         for label, cname in enumerate(classes):
             for i in range(per_class):
                 rng = np.random.default_rng([seed, split_idx, label, i])
-                img, mask, colour = render_image(label, size, rng, object_area)
+                img, mask, colour = render_image(label, size, rng, object_area, scene)
                 fname = f"{i:05d}.png"
                 for rel, picture in ((f"{split}/{cname}/{fname}", Image.fromarray(img, "RGB")),
                                      (f"masks/{split}/{cname}/{fname}",
@@ -376,7 +448,7 @@ def _files(params: Dict, log=None):
                 if log and (done % step == 0 or done == total):
                     log(f"[make_cls_data] {split}: {done}/{total} images ({time.time() - t0:.1f}s)")
     base = {k: params[k] for k in ("format", "seed", "num_classes", "train_per_class", "val_per_class", "size",
-                                   "object_area") if k in params}
+                                   "object_area", "scene") if k in params}
     yield ANNOTATIONS, json.dumps(dict(base, classes=classes,
                                        class_attributes=[class_attributes(i) for i in range(num_classes)],
                                        box_format="xyxy, pixels, x1/y1 exclusive", images=images)).encode()

@@ -8,7 +8,7 @@ What the images hold and how they are laid out: smix_timm/synthetic/classificati
 import argparse
 import sys
 
-from smix_timm.synthetic.classification import MAX_CLASSES, OBJECT_AREA, make_cls_data
+from smix_timm.synthetic.classification import MAX_CLASSES, OBJECT_AREA, SCENES, make_cls_data
 
 
 def main(argv=None):
@@ -21,6 +21,9 @@ def main(argv=None):
     p.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
     p.add_argument("--object-area", type=float, nargs=2, default=list(OBJECT_AREA), metavar=("LOW", "HIGH"),
                    help="fractions of the image the object's box covers (default %(default)s)")
+    p.add_argument("--scene", choices=SCENES, default="salient_object",
+                   help="salient_object: one salient object among faint distractors (default); decoys: the control "
+                        "where larger, high-contrast distractors outshine a low-contrast object")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty folder this tool did not make, when it has no train/, validation/, "
                         "masks/ or annotations.json (nothing there is deleted or replaced)")
@@ -28,7 +31,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     try:
         make_cls_data(a.out, seed=a.seed, num_classes=a.num_classes, train_per_class=a.train_per_class,
-                      val_per_class=a.val_per_class, size=a.size, object_area=a.object_area, force=a.force,
+                      val_per_class=a.val_per_class, size=a.size, object_area=a.object_area, scene=a.scene, force=a.force,
                       reuse=a.reuse)
     except (FileExistsError, ValueError) as e:
         sys.exit(f"make_cls_data.py: error: {e}")
