@@ -34,21 +34,35 @@ def check_mean_std(mean: Constants, std: Constants) -> None:
         _as_channel_tensor(std, len(torch.as_tensor(std).flatten()), "std", torch.empty(0))
 
 
-def check_batch(images: torch.Tensor, what: str = "images") -> None:
-    """Raise a clear error unless ``images`` is a non-empty (B, C, H, W) tensor with C in {1, 3}."""
+def check_batch(images: torch.Tensor, what: str = "images", *, any_channels: bool = False) -> None:
+    """Raise a clear error unless ``images`` is a non-empty (B, C, H, W) uint8 or floating-point tensor.
+
+    The one check of an image batch at the door, shared by the detectors and the mixing classes.
+
+    Args:
+        images: the batch to check.
+        what: its name in the messages ('images', 'x').
+        any_channels: allow any channel count (MixUp and CutMix mix any); by default 1 (gray) or
+            3 (colour), the images the detectors read.
+    Raises:
+        TypeError: not a tensor, or a dtype other than uint8 / floating point.
+        ValueError: not 4-D, an empty batch or image, or (unless ``any_channels``) C not in {1, 3}.
+    """
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"{what} must be a torch.Tensor of shape (B, C, H, W), got {type(images).__name__}")
     if images.dim() != 4:
         raise ValueError(
             f"{what} must have shape (B, C, H, W), got {tuple(images.shape)} ({images.dim()} dims); "
-            "add a batch dimension with images.unsqueeze(0) for a single image")
+            f"add a batch dimension with {what}.unsqueeze(0) for a single image")
     b, c, h, w = images.shape
     if b == 0:
         raise ValueError(f"{what} is an empty batch (B=0); pass at least one image")
-    if c not in (1, 3):
+    if not any_channels and c not in (1, 3):
         raise ValueError(f"{what} must have 1 (gray) or 3 (colour) channels, got C={c} in shape {tuple(images.shape)}")
     if h == 0 or w == 0:
         raise ValueError(f"{what} has an empty spatial size {h}x{w}")
+    if not (images.dtype == torch.uint8 or images.is_floating_point()):
+        raise TypeError(f"{what} must be uint8 (0-255 pixels) or floating point, got {images.dtype}")
 
 
 def has_shared_rows(x: torch.Tensor) -> bool:
@@ -145,11 +159,8 @@ def float_scale(images: torch.Tensor, mean: Constants = None, std: Constants = N
 def check_float_input(images: torch.Tensor, mean: Constants, std: Constants) -> None:
     """The checks every path runs first: a (B, C, H, W) batch; uint8 without mean/std, or float."""
     check_batch(images)
-    if images.dtype == torch.uint8:
-        if mean is not None or std is not None:
-            raise ValueError("mean/std were given but the images are uint8 (already 0-255); drop mean/std")
-    elif not images.is_floating_point():
-        raise TypeError(f"images must be uint8 or floating point, got {images.dtype}")
+    if images.dtype == torch.uint8 and (mean is not None or std is not None):
+        raise ValueError("mean/std were given but the images are uint8 (already 0-255); drop mean/std")
 
 
 def pixel_tolerance(dtype: torch.dtype) -> float:

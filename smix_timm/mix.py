@@ -21,13 +21,13 @@ from timm.data import FastCollateMixup, Mixup
 from timm.data.mixup import mixup_target
 
 from . import placement
-from ._inputs import Constants, _as_channel_tensor, check_channels, check_mean_std, has_shared_rows
+from ._inputs import Constants, check_batch, check_channels, check_mean_std, has_shared_rows
 from .apply import apply_checked, apply_mix, patch_box_pairs
 from .batch_assembly import stack_uint8_images
-from .official import official_boxes, official_peak
+from .official import official_box_pairs, official_input, official_peak
 from .params import SALIENCYMIX, MixConfig, MixParams, RandomSource, make_rng, sample_mix_params
 from .placement import BoxPairs, check_border, check_scheme
-from .saliency import check_backend, resolve_method, saliency_peaks
+from .saliency import check_backend, resolve_method, saliency_peaks, warn_once_if_no_cv2_saliency
 from .targets import mixed_soft_targets
 
 _TIMM_MIXUP_TARGET_ARGS = frozenset(inspect.signature(mixup_target).parameters)
@@ -82,6 +82,8 @@ class _SaliencyMixing(Mixup):
         if self.official and (method != "fine_grained" or scheme != "salient_to_corresponding"):
             raise ValueError("official=True reproduces the official code (fine_grained, salient_to_corresponding, "
                              "one map per batch, clipped box); do not combine it with another method or scheme")
+        if self.official or self.backend == "opencv":  # both run OpenCV's detector: say now if it is missing
+            warn_once_if_no_cv2_saliency("official=True" if self.official else "backend='opencv'")
         make_rng(seed)  # refuses a bad seed now, not at the first batch
         self._seed = seed
         self._rng = None
@@ -153,63 +155,67 @@ class _SaliencyMixing(Mixup):
                                  enabled=self.mixup_enabled)
 
     # ---------------------------------------------------------------- saliency boxes
-    def _official_source(self, x: torch.Tensor, index: int) -> torch.Tensor:
-        image = x[index]
-        if image.dtype != torch.uint8:
-            return image  # the batch path: the normalised float image, as the official code saw it
-        if self.mean is None:
-            raise ValueError("official=True on uint8 input needs mean/std to rebuild the normalised float "
-                             "image the official code fed to OpenCV")
-        c = image.shape[0]
-        mean = _as_channel_tensor(self.mean, c, "mean", image)[0]
-        std = _as_channel_tensor(self.std, c, "std", image)[0]
-        return (image.float() / 255.0 - mean) / std
-
-    def saliency_box_pairs(self, x: torch.Tensor, params: MixParams) -> BoxPairs:
+    def saliency_box_pairs(self, x: torch.Tensor, params: MixParams, peaks=None) -> BoxPairs:
         """Source/target boxes of the SaliencyMix samples (deterministic given x and params).
 
+        Args:
+            x, params: the (unmixed) batch and this step's params.
+            peaks: optional (maxima, minima) of every image of ``x``, each (B, 2) [y, x] in batch order
+                (``placement.peak_positions`` of maps the caller already has, computed with this
+                mixer's method): the detector is then not run. Not with ``official=True``.
         Returns:
             ``placement.BoxPairs`` of B rows (``pairs[i]`` is sample i's (source, target) or None).
         """
         batch, height, width = len(x), x.shape[-2], x.shape[-1]
+        if peaks is not None and self.official:
+            raise ValueError("peaks do not apply with official=True: its one map is made from the normalised "
+                             "float image (smix_timm.official)")
         chosen = np.flatnonzero(params.kind == SALIENCYMIX)
         if not len(chosen):
             return BoxPairs.empty(batch)
         if self.official:
             # One map per batch, from the source of sample 0 (timm pairs i with B-1-i).
-            peak = official_peak(self._official_source(x, batch - 1))
-            pairs = BoxPairs.empty(batch)
-            pairs.source[chosen] = pairs.target[chosen] = official_boxes(peak, params.lam[chosen], height, width)
-            pairs.has_patch[chosen] = True
-            return pairs
+            peak = official_peak(official_input(x[batch - 1], self.mean, self.std))
+            return official_box_pairs(peak, batch, chosen, params.lam, height, width)
         needed = placement.images_needed(batch, chosen, self.scheme, self.per)
-        # every image needed (the usual per-sample case): no gather copy of the batch
-        images = x if len(needed) == batch else x[torch.as_tensor(needed, device=x.device)]
-        scale = {} if images.dtype == torch.uint8 else dict(mean=self.mean, std=self.std, max_value=self.max_value)
-        maxima, minima = saliency_peaks(images, self.method, channels=self.channels, backend=self.backend, **scale)
+        if peaks is not None:
+            maxima, minima = (_batch_peaks(p, batch)[needed] for p in peaks)
+        else:
+            # every image needed (the usual per-sample case): no gather copy of the batch
+            images = x if len(needed) == batch else x[torch.as_tensor(needed, device=x.device)]
+            scale = {} if images.dtype == torch.uint8 else dict(mean=self.mean, std=self.std,
+                                                                 max_value=self.max_value)
+            maxima, minima = saliency_peaks(images, self.method, channels=self.channels, backend=self.backend,
+                                            **scale)
         return placement.batch_box_pairs(batch, chosen, params.lam, (height, width), maxima, minima,
                                          self.scheme, self.border, self.per)
 
     # ---------------------------------------------------------------- apply
-    def mix_with_params(self, x: torch.Tensor, target: torch.Tensor, params: MixParams):
+    def mix_with_params(self, x: torch.Tensor, target: torch.Tensor, params: MixParams,
+                        saliency_pairs: Optional[BoxPairs] = None):
         """Deterministic part of a step: mix ``x`` in place with ``params``; return (x, soft targets).
 
         A fixed number of operations for the whole batch (placement.batch_box_pairs, apply.apply_mix).
+        ``saliency_pairs``: the boxes ``saliency_box_pairs(x, params)`` gave for this batch before it was
+        mixed, when the caller has them already (the saliency maps are then not computed again).
 
         Raises:
             ValueError: params drawn for another batch length or image size, CutMix boxes outside
                 the images, lambdas outside [0, 1], or a batch whose samples share memory.
         """
         _check_params(params, x)
-        return self._mix_drawn(x, target, params, checked_boxes=False)
+        return self._mix_drawn(x, target, params, checked_boxes=False, saliency_pairs=saliency_pairs)
 
-    def _mix_drawn(self, x: torch.Tensor, target: torch.Tensor, params: MixParams, checked_boxes: bool = True):
+    def _mix_drawn(self, x: torch.Tensor, target: torch.Tensor, params: MixParams, checked_boxes: bool = True,
+                   saliency_pairs: Optional[BoxPairs] = None):
         """``mix_with_params`` for params drawn by ``sample_params`` for this very batch (their CutMix boxes
         and the saliency boxes lie inside the images by construction, so they are not checked again)."""
         if has_shared_rows(x):
             raise ValueError("the samples of x share memory (e.g. a batch made with expand()), so mixing in place "
                              "would change several at once; pass x.clone() or x.contiguous()")
-        pairs = patch_box_pairs(params, self.saliency_box_pairs(x, params))
+        if saliency_pairs is None:
+            saliency_pairs = self.saliency_box_pairs(x, params)
+        pairs = patch_box_pairs(params, saliency_pairs)
         if checked_boxes:
             lam = apply_checked(x, params, pairs, correct_lam=self.correct_lam)
         else:
@@ -276,14 +282,12 @@ def _check_params(params: MixParams, x: torch.Tensor) -> None:
         raise ValueError(f"params.cutmix_box[{i}]={tuple(boxes[i].tolist())} is not inside the {height}x{width} images")
 
 
-def _check_images(x, what: str = "x") -> None:
-    if not isinstance(x, torch.Tensor) or x.dim() != 4:
-        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{what} must be a (B, C, H, W) tensor, got {shape}")
-    if len(x) == 0:
-        raise ValueError(f"{what} is an empty batch; pass at least one image")
-    if not (x.is_floating_point() or x.dtype == torch.uint8):
-        raise TypeError(f"{what} must be floating point or uint8, got {x.dtype}")
+def _batch_peaks(points, batch: int) -> np.ndarray:
+    """Peaks given by the caller as (B, 2) int64 [y, x], one row per image of the batch."""
+    rows = np.asarray(points.cpu() if isinstance(points, torch.Tensor) else points, dtype=np.int64)
+    if rows.shape != (batch, 2):
+        raise ValueError(f"peaks must give (B, 2) = {(batch, 2)} [y, x] rows per kind, got shape {rows.shape}")
+    return rows
 
 
 class SaliencyMix(_SaliencyMixing):
@@ -332,7 +336,7 @@ class SaliencyMix(_SaliencyMixing):
     """
 
     def __call__(self, x: torch.Tensor, target: torch.Tensor):
-        _check_images(x)
+        check_batch(x, "x", any_channels=True)  # MixUp/CutMix take any channel count; the detectors check theirs
         if self.mode == "half":
             raise ValueError("mode='half' exists only for the collate (FastCollateSaliencyMix), as in timm")
         target = self._check_target(target, len(x))

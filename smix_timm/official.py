@@ -6,17 +6,40 @@ detector the *normalised float32* image (HWC), which OpenCV reads as if it were
 uint8 pixels, so the map is unrelated to the image's true saliency; it computes
 one map per batch (from the first source image) and pastes that one box,
 centred on the peak and clipped at the border, into every sample (docs/saliency.md).
-``SaliencyMix(official=True)`` uses this module.
+``SaliencyMix(official=True)`` uses this module: ``official_input`` (what OpenCV was fed),
+``official_peak`` (the map's argmax) and ``official_box_pairs`` (the batch's boxes).
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 import torch
 
-from .placement import Box
+from ._inputs import Constants, _as_channel_tensor
+from .placement import Box, BoxPairs
 from .saliency import require_cv2_saliency
+
+
+def official_input(image: torch.Tensor, mean: Constants = None, std: Constants = None) -> torch.Tensor:
+    """The (C, H, W) float image the official code fed to OpenCV: the timm-normalised one.
+
+    A float image is taken to be that already (timm's batch path) and returned as it is. A uint8
+    image (the collate path) is normalised again, ``(pixels / 255 - mean) / std`` in float32, with
+    timm's 0-1 constants.
+
+    Raises:
+        ValueError: a uint8 image without mean/std (nothing to rebuild the normalised image from).
+    """
+    if image.dtype != torch.uint8:
+        return image
+    if mean is None or std is None:
+        raise ValueError("official=True on uint8 input needs mean/std to rebuild the normalised float "
+                         "image the official code fed to OpenCV")
+    channels = image.shape[0]
+    mean_c = _as_channel_tensor(mean, channels, "mean", image)[0]
+    std_c = _as_channel_tensor(std, channels, "std", image)[0]
+    return (image.float() / 255.0 - mean_c) / std_c
 
 
 def official_peak(image_chw: torch.Tensor) -> Tuple[int, int]:
@@ -48,3 +71,16 @@ def official_boxes(peak: Tuple[int, int], lam: np.ndarray, height: int, width: i
 def official_box(peak: Tuple[int, int], lam: float, height: int, width: int) -> Box:
     """One lambda's ``official_boxes`` box, as a tuple."""
     return tuple(int(v) for v in official_boxes(peak, np.array([lam]), height, width)[0])
+
+
+def official_box_pairs(peak: Tuple[int, int], batch: int, chosen: Sequence[int], lam: np.ndarray,
+                       height: int, width: int) -> BoxPairs:
+    """The batch's boxes under the official code: for each chosen sample, its lambda's box around
+    the one ``peak``, the same place in source and target (``official_boxes``); B rows."""
+    chosen = np.asarray(chosen, dtype=np.int64).reshape(-1)
+    pairs = BoxPairs.empty(batch)
+    if len(chosen):
+        boxes = official_boxes(peak, np.asarray(lam, dtype=np.float64).reshape(-1)[chosen], height, width)
+        pairs.source[chosen] = pairs.target[chosen] = boxes
+        pairs.has_patch[chosen] = True
+    return pairs

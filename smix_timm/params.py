@@ -6,6 +6,11 @@ SaliencyMix boxes are not random (they follow the saliency peak) and are made
 in the apply step. Given the same generator state the same params come out,
 so a mixing step can be replayed and tested on its own.
 
+CutMix boxes follow the installed timm's ``rand_bbox`` / ``rand_bbox_minmax`` rules exactly (see
+``random_cutmix_boxes``). The kinds and lambdas have timm's distribution but are drawn in another
+order than timm's ``Mixup`` draws them (all applies, then all switches, then the lambdas of each
+kind), so the same seed does not give the same batch as timm's ``Mixup``.
+
 Semantics follow timm.data.Mixup: ``prob`` is the chance to mix at all,
 ``switch_prob`` the chance of a patch method (CutMix/SaliencyMix) instead of
 Mixup when both kinds are active; when CutMix and SaliencyMix are both active
@@ -15,7 +20,8 @@ pair (i, B-1-i) ('pair'), per element ('elem'; 'half' is 'elem' on the first hal
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple, Union
+from functools import lru_cache
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -132,35 +138,100 @@ def check_cutmix_minmax(minmax: Optional[Sequence[float]], height: int, width: i
                          f"images; raise its maximum to at least {1.0 / min(height, width):.4g}")
 
 
+class TimmBoxRules(NamedTuple):
+    """The two places where timm's CutMix box rules changed between releases.
+
+    ``odd_end_up``: ``rand_bbox`` ends a box at ``centre + (side + 1) // 2``, so an odd side keeps all its
+    pixels (timm 1.0.31); False: at ``centre + side // 2``, one pixel short for odd sides (timm up to
+    1.0.28 and the 1.0.29 development tree of 8 Aug 2026). ``flush_start``: ``rand_bbox_minmax`` draws
+    the start from ``[0, H - side]``, so a box may touch the far edge (timm 1.0.31); False: from
+    ``[0, H - side)`` (the older releases).
+    """
+    odd_end_up: bool
+    flush_start: bool
+
+
+@lru_cache(maxsize=None)
+def timm_box_rules() -> TimmBoxRules:
+    """The box rules of the installed timm, read once per process from what its functions return.
+
+    Two calls whose result does not depend on the draw: ``rand_bbox((1, 1), 0.0)`` (a 1-pixel side
+    centred on pixel 0: the box ends at 1 or 0) and ``rand_bbox_minmax((1, 1), (1.0, 2.0))`` (a 1-pixel
+    side: start drawn from [0, 0], or a ValueError for the empty [0, 0)). numpy's global RNG, which
+    timm draws from, is restored afterwards, so the probe changes no one's stream. A timm without these
+    functions gets the 1.0.31 rules.
+    """
+    try:
+        from timm.data import mixup as timm_mixup
+        state = np.random.get_state()
+    except Exception:  # noqa: BLE001 - no timm or no such module: the current rules
+        return TimmBoxRules(True, True)
+    try:
+        try:
+            odd_end_up = int(timm_mixup.rand_bbox((1, 1), 0.0)[1]) == 1
+        except Exception:  # noqa: BLE001
+            odd_end_up = True
+        try:
+            flush_start = int(timm_mixup.rand_bbox_minmax((1, 1), (1.0, 2.0))[1]) == 1
+        except ValueError:  # randint(0, 0): the start range excludes H - side
+            flush_start = False
+        except Exception:  # noqa: BLE001
+            flush_start = True
+    finally:
+        np.random.set_state(state)
+    return TimmBoxRules(odd_end_up, flush_start)
+
+
 def random_cutmix_boxes(rng, lam: np.ndarray, height: int, width: int,
                         minmax: Optional[Sequence[float]] = None) -> np.ndarray:
-    """N CutMix boxes at once, (N,) lambdas -> (N, 4) int64 [y0, y1, x0, x1], drawn from ``rng``.
+    """N CutMix boxes at once, (N,) lambdas -> (N, 4) int64 [y0, y1, x0, x1] (half-open, inside the image).
 
-    Without ``minmax``: timm's ``rand_bbox`` (sides ``int(H * sqrt(1 - lam))``, a uniform centre
-    drawn row then column, sample after sample, the box clipped to the image). With ``minmax``: sides
-    uniform in [H * min, H * max) and a start that keeps the box inside (``rand_bbox_minmax`` of timm
-    1.0.x; the lambdas are then ignored). For N = 1 the draws are the same as one call of timm's
-    helper on the same generator; for N > 1 with ``minmax`` all sides are drawn before all starts.
+    The boxes are the installed timm's (``timm_box_rules``; timm 1.0.31 is what the tests pin), drawn
+    from ``rng`` with the same ``randint`` calls timm makes on numpy's global RNG. So with ``rng`` a
+    ``RandomState`` (or None in ``make_rng``: the global RNG itself) in the state timm's RNG is in, the
+    boxes are bit for bit timm's; a ``Generator`` (an int seed) draws from another stream, by the same rules.
+
+    Without ``minmax`` (timm's ``rand_bbox``, margin 0): side ``int(H * sqrt(1 - lam))`` (computed in
+    the dtype of ``lam``, as timm: float32 lambdas, as timm's Mixup passes in 'elem'/'pair'/'half' modes,
+    in float32 arithmetic, which gives a side one pixel off the float64 one for about 6 lambdas in a
+    million), a centre drawn row then column, the box ``[c - side // 2, c + (side + 1) // 2)`` clipped to
+    the image (timm before 1.0.31: ``c + side // 2``). For N > 1 the draws are those of N calls of
+    timm's ``rand_bbox`` one after the other (what timm's Mixup does per sample), not of one call with
+    ``count=N`` (which draws all rows before all columns).
+
+    With ``minmax`` (timm's ``rand_bbox_minmax``; the lambdas are ignored): sides uniform in
+    ``[int(H * min), int(H * max))``, the start uniform in ``[0, H - side]`` (timm before 1.0.31:
+    ``[0, H - side)``). For N = 1 the draws are those of one call of timm's function. For N > 1 they are
+    those of one call with ``count=N`` (all heights, all widths, all top rows, all left columns),
+    not of N calls one after the other as timm's Mixup makes in 'elem'/'pair' modes: each start's range
+    depends on its side, and numpy's rejection sampling uses a varying number of words per draw, so
+    that order cannot be drawn without a Python step per sample. The distribution is the same.
     """
-    lam = np.asarray(lam, dtype=np.float64).reshape(-1)
-    n = len(lam)
+    lam = np.asarray(lam)
+    lam = (lam if lam.dtype == np.float32 else lam.astype(np.float64)).reshape(-1)
+    height, width, n = int(height), int(width), len(lam)
+    rules = timm_box_rules()
     if minmax is not None:
-        low = np.tile([int(height * minmax[0]), int(width * minmax[0])], n)
-        high = np.tile([int(height * minmax[1]), int(width * minmax[1])], n)
-        cut = _randint(rng, low, high).reshape(n, 2)
-        start = _randint(rng, 0, (np.array([height, width]) - cut + 1).reshape(-1)).reshape(n, 2)
-        return np.stack([start[:, 0], start[:, 0] + cut[:, 0], start[:, 1], start[:, 1] + cut[:, 1]], axis=1)
-    ratio = np.sqrt(1.0 - lam)
+        cut_h = _randint(rng, np.full(n, int(height * minmax[0])), np.full(n, int(height * minmax[1])))
+        cut_w = _randint(rng, np.full(n, int(width * minmax[0])), np.full(n, int(width * minmax[1])))
+        flush = int(rules.flush_start)
+        y0 = _randint(rng, np.zeros(n, np.int64), height - cut_h + flush)
+        x0 = _randint(rng, np.zeros(n, np.int64), width - cut_w + flush)
+        return np.stack([y0, y0 + cut_h, x0, x0 + cut_w], axis=1).reshape(n, 4)
+    ratio = np.sqrt(1 - lam)  # float32 lambdas stay float32, as in timm
     cut_h, cut_w = (height * ratio).astype(np.int64), (width * ratio).astype(np.int64)
     centre = _randint(rng, 0, np.tile([height, width], n)).reshape(n, 2)
     cy, cx = centre[:, 0], centre[:, 1]
-    return np.stack([np.clip(cy - cut_h // 2, 0, height), np.clip(cy + (cut_h + 1) // 2, 0, height),
-                     np.clip(cx - cut_w // 2, 0, width), np.clip(cx + (cut_w + 1) // 2, 0, width)], axis=1)
+    up = int(rules.odd_end_up)
+    return np.stack([np.clip(cy - cut_h // 2, 0, height), np.clip(cy + (cut_h + up) // 2, 0, height),
+                     np.clip(cx - cut_w // 2, 0, width), np.clip(cx + (cut_w + up) // 2, 0, width)],
+                    axis=1).reshape(n, 4)
 
 
 def random_cutmix_box(rng, lam: float, height: int, width: int,
                       minmax: Optional[Sequence[float]] = None) -> Box:
-    """One CutMix box with timm's rand_bbox / rand_bbox_minmax distribution (``random_cutmix_boxes``, N = 1)."""
+    """One CutMix box ``(y0, y1, x0, x1)``: the box timm's ``rand_bbox((H, W), lam)`` (or
+    ``rand_bbox_minmax((H, W), minmax)``) returns, same draws (``random_cutmix_boxes`` with N = 1)."""
     return tuple(int(v) for v in random_cutmix_boxes(rng, np.array([lam]), height, width, minmax)[0])
 
 
@@ -189,7 +260,15 @@ def _draw(rng, cfg: MixConfig, count: int, enabled: bool) -> Tuple[np.ndarray, n
 
 def sample_mix_params(rng, cfg: MixConfig, batch_size: int, image_size: Tuple[int, int],
                       enabled: bool = True) -> MixParams:
-    """Draw kind, lambda and CutMix boxes for a batch (pure given ``rng``'s state)."""
+    """Draw kind, lambda and CutMix boxes for a batch (pure given ``rng``'s state).
+
+    The boxes are ``random_cutmix_boxes``'s, from each CutMix sample's lambda as timm's ``Mixup``
+    passes it to ``rand_bbox``: float64 in 'batch' mode, rounded to float32 in the other modes (timm's
+    per-sample lambdas are float32). 'batch' draws one box; 'pair' one per pair, for its first sample;
+    'elem'/'half' one per CutMix sample, in sample order. With ``cutmix_minmax`` the CutMix lambdas become
+    ``1 - box area / (H * W)``, as timm's ``cutmix_bbox_and_lam``; without it they stay the Beta draws
+    and the apply step makes timm's ``correct_lam`` correction from the (clipped) box.
+    """
     height, width = image_size
     check_cutmix_minmax(cfg.cutmix_minmax, height, width)
     half = batch_size // 2
@@ -209,14 +288,16 @@ def sample_mix_params(rng, cfg: MixConfig, batch_size: int, image_size: Tuple[in
         kind[half], lam[half] = NONE, 1.0
     boxes = np.zeros((batch_size, 4), dtype=np.int64)
     cut = np.flatnonzero(kind == CUTMIX)
+    # timm's Mixup hands rand_bbox a float64 lambda per batch, a float32 one per sample (_params_per_elem)
+    box_lam = lam if cfg.mode == "batch" else lam.astype(np.float32)
     if len(cut) and cfg.mode == "batch":  # one box for the whole batch, as timm
-        boxes[cut] = random_cutmix_boxes(rng, lam[cut[:1]], height, width, cfg.cutmix_minmax)
+        boxes[cut] = random_cutmix_boxes(rng, box_lam[cut[:1]], height, width, cfg.cutmix_minmax)
     elif len(cut) and cfg.mode == "pair":  # a pair swaps the same box: draw for the first of each pair
         first = cut[cut < batch_size - 1 - cut]
-        boxes[first] = random_cutmix_boxes(rng, lam[first], height, width, cfg.cutmix_minmax)
+        boxes[first] = random_cutmix_boxes(rng, box_lam[first], height, width, cfg.cutmix_minmax)
         boxes[batch_size - 1 - first] = boxes[first]
     elif len(cut):
-        boxes[cut] = random_cutmix_boxes(rng, lam[cut], height, width, cfg.cutmix_minmax)
+        boxes[cut] = random_cutmix_boxes(rng, box_lam[cut], height, width, cfg.cutmix_minmax)
     if cfg.cutmix_minmax is not None:  # min-max boxes ignore lambda: it comes from the box (as timm)
         lam[cut] = 1.0 - box_areas(boxes[cut]) / float(height * width)
     return MixParams(kind=kind, lam=lam, cutmix_box=boxes, image_size=(int(height), int(width)))

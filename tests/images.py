@@ -9,7 +9,7 @@ from typing import Dict
 
 import numpy as np
 
-from smix_timm.bench import photos as bench_photos
+from smix_lab.bench import photos as bench_photos
 
 
 def photographs() -> Dict[str, np.ndarray]:

@@ -1,7 +1,7 @@
 """A small training script of our own with the structure of timm's train.py that the launcher relies on.
 
 CI cannot download timm's script, so the launcher's tests run on this one. It has what the contract
-in ``smix_timm/timm_train.py`` names (module-level ``parser``, ``_parse_args()``, ``main()``,
+in ``smix_timm/train/launcher.py`` names (module-level ``parser``, ``_parse_args()``, ``main()``,
 ``Mixup``/``FastCollateMixup``/``resolve_data_config``/``create_loader`` from ``timm.data``, mixing
 only for ``--mixup``/``--cutmix``/``--cutmix-minmax``) and writes timm's outputs. It also runs DDP on
 CPU (gloo), which timm's script does not, so torchrun can be tested here.

@@ -8,7 +8,7 @@ import pytest
 import torch
 from _analysis_testlib import bright_dark_folder, bright_dark_linear, image_folder, save_checkpoint
 
-from smix_timm.analysis import cam, common, fgsm, visualize_mix
+from smix_lab.analysis import cam, common, fgsm, visualize_mix
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -107,7 +107,7 @@ def test_fgsm_refuses_eps_that_is_not_a_finite_number(case, capsys):
 
 
 def test_demo_refuses_gpus_the_machine_does_not_have(monkeypatch, capsys):
-    from smix_timm.demo import runner
+    from smix_lab.demo import runner
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
     with pytest.raises(SystemExit):
@@ -138,7 +138,7 @@ def test_sizes_below_one_are_refused_by_the_parser(case, tool, args):
 
 @pytest.mark.parametrize("args", [["--epochs", "0"], ["--det-iters", "-1"], ["--seed", "-1"], ["-b", "7"]])
 def test_demo_checks_its_numbers_before_any_stage(args, capsys):
-    from smix_timm.demo import runner
+    from smix_lab.demo import runner
     with pytest.raises(SystemExit):
         runner.parse_args(args)
     assert "must be" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from smix_timm import SaliencyMix, apply
 from smix_timm.apply import apply_mix, patch_box_pairs
-from smix_timm.bench.speed import count_torch_ops
+from smix_lab.bench.speed import count_torch_ops
 from smix_timm.params import MIXUP, SALIENCYMIX, MixConfig, sample_mix_params
 from smix_timm.placement import BoxPairs, batch_box_pairs, images_needed
 

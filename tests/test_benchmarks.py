@@ -1,6 +1,6 @@
 """The benchmark tools run, and the fidelity figures are deterministic for a seed (no timing asserts).
 
-The logic is imported from smix_timm.bench; the scripts in tools/ are run as programs.
+The logic is imported from smix_lab.bench; the scripts in tools/ are run as programs.
 """
 import json
 import os
@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from smix_timm.bench import fidelity as benchmark_fidelity
-from smix_timm.bench import speed
+from smix_lab.bench import fidelity as benchmark_fidelity
+from smix_lab.bench import speed
 
 TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
 
@@ -66,7 +66,7 @@ def test_accuracy_benchmark_trains_the_chosen_variants(tmp_path):
 def test_loader_benchmark_runs_timms_loader_on_generated_jpegs(tmp_path):
     from PIL import Image
 
-    from smix_timm.bench.photos import write_jpeg_folder
+    from smix_lab.bench.photos import write_jpeg_folder
     data = tmp_path / "photos"
     printed = run_tool("benchmarks/benchmark_loader.py", "--data", str(data), "--images", "24", "--batch", "4",
                        "--workers", "0",

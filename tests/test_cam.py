@@ -8,7 +8,7 @@ import timm
 import torch
 from _analysis_testlib import TinyLinearNet, assert_png, image_folder, resnet_checkpoint, save_checkpoint
 
-from smix_timm.analysis import cam  # noqa: E402
+from smix_lab.analysis import cam  # noqa: E402
 from smix_timm.checkpoint import CheckpointError, load_timm_checkpoint, read_checkpoint
 
 

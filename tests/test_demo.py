@@ -52,7 +52,7 @@ def test_demo_smallest_end_to_end_and_reuse(tmp_path):
 
 
 def _demo_module():
-    from smix_timm.demo import runner
+    from smix_lab.demo import runner
     return runner
 
 

@@ -13,7 +13,7 @@ from _analysis_testlib import (
     save_checkpoint,
 )
 
-from smix_timm.analysis import fgsm  # noqa: E402
+from smix_lab.analysis import fgsm  # noqa: E402
 from smix_timm.checkpoint import load_timm_checkpoint
 
 

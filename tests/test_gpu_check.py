@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from smix_timm.bench import throughput
+from smix_lab.bench import throughput
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,4 +1,4 @@
-"""Built-in classification data (smix_timm.synthetic.classification, tools/data/make_cls_data.py)."""
+"""Built-in classification data (smix_lab.data.classification, tools/data/make_cls_data.py)."""
 import json
 import os
 import subprocess
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from smix_timm.synthetic import classification as mcd
+from smix_lab.data import classification as mcd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,4 +1,4 @@
-"""tools/data/make_voc_data.py (smix_timm.synthetic.voc): deterministic, VOC layout, read by mmdet as is."""
+"""tools/data/make_voc_data.py (smix_lab.data.voc): deterministic, VOC layout, read by mmdet as is."""
 import filecmp
 import os
 import sys
@@ -8,7 +8,7 @@ import pytest
 from _mmdet_testlib import REPO, run_tool
 from PIL import Image
 
-from smix_timm.synthetic import voc as make_voc_data
+from smix_lab.data import voc as make_voc_data
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
                "cat", "chair", "cow", "diningtable", "dog", "horse",

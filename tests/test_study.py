@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from smix_timm.bench import regime
-from smix_timm.bench.stats import T_975, mean_std, paired_difference
+from smix_lab.bench import regime
+from smix_lab.study.stats import T_975, mean_std, paired_difference
 
 
 def test_mean_std_uses_the_sample_deviation():
@@ -89,7 +89,7 @@ def test_selection_trains_each_run_once_and_continues_where_it_stopped(tmp_path,
 
 
 # ------------------------------------------------------------------------------------------ the study
-from smix_timm.bench import study  # noqa: E402
+from smix_lab.bench import study  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -256,7 +256,7 @@ def test_the_frozen_plan_loads_and_its_methods_differ_only_in_mixing():
 
 
 def test_progress_estimates_each_kind_of_run_at_its_own_mean(monkeypatch):
-    from smix_timm.bench import progress as progress_module
+    from smix_lab.bench import progress as progress_module
     clock = iter([0.0, 600.0, 600.0, 660.0, 660.0, 660.0])
     monkeypatch.setattr(progress_module.time, "time", lambda: next(clock))
     lines = []

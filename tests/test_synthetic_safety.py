@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from smix_timm.synthetic import classification as mcd
-from smix_timm.synthetic import ledger as ledger_mod
-from smix_timm.synthetic import voc
+from smix_lab.data import classification as mcd
+from smix_lab.data import ledger as ledger_mod
+from smix_lab.data import voc
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL_VOC = dict(num_train=2, num_test=1, size=(64, 64), progress=False)

@@ -1,4 +1,4 @@
-"""The launcher (smix_timm.timm_train) on a stand-in for timm's train.py: options, objects built, errors."""
+"""The launcher (smix_timm.train.launcher) on a stand-in for timm's train.py: options, objects built, errors."""
 import os
 import pickle
 import re
@@ -10,7 +10,8 @@ import pytest
 import yaml
 from timm.data import FastCollateMixup, Mixup
 
-from smix_timm import FastCollateSaliencyMix, SaliencyMix, timm_train
+from smix_timm import FastCollateSaliencyMix, SaliencyMix
+from smix_timm.train import launcher as timm_train
 from smix_timm.checkpoint import read_checkpoint
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -20,7 +21,7 @@ STANDIN = os.path.join(HERE, "standin_timm_train.py")
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    from smix_timm.synthetic.classification import make_cls_data
+    from smix_lab.data.classification import make_cls_data
     root = str(tmp_path_factory.mktemp("launcher") / "cls")
     make_cls_data(root, seed=0, num_classes=4, train_per_class=8, val_per_class=4, size=32, log=None)
     return root
@@ -40,7 +41,7 @@ def launch(monkeypatch, tmp_path, data):
     return go
 
 
-def run_cli(args, cwd, module="smix_timm.timm_train", timeout=300):
+def run_cli(args, cwd, module="smix_timm.train.launcher", timeout=300):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.run([sys.executable, "-m", module] + [str(a) for a in args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -179,7 +180,7 @@ def test_cli_errors_are_one_line(tmp_path):
 
 
 def test_torchrun_runs_the_launcher_in_each_process(data, tmp_path):
-    r = run_cli(["--standalone", "--nproc_per_node", "2", "-m", "smix_timm.timm_train", STANDIN, "--data-dir", data,
+    r = run_cli(["--standalone", "--nproc_per_node", "2", "-m", "smix_timm.train.launcher", STANDIN, "--data-dir", data,
                  "--output", tmp_path, "--saliencymix", "1.0", "--batch-size", "4"], cwd=tmp_path,
                 module="torch.distributed.run")
     assert r.returncode == 0, r.stderr[-3000:]

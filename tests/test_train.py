@@ -10,15 +10,15 @@ import pytest
 import torch
 import yaml
 
-from smix_timm.train_cli import build_parser, check_args, mixing_on, parse_command_line
-from smix_timm.train_data import replace_crop_with_pad
+from smix_timm.train.cli import build_parser, check_args, mixing_on, parse_command_line
+from smix_timm.train.data import replace_crop_with_pad
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = os.path.join(ROOT, "tools", "train.py")
 
 
-from smix_timm import trainer as train  # noqa: E402
-from smix_timm.synthetic import classification as mcd  # noqa: E402
+from smix_timm.train import trainer as train  # noqa: E402
+from smix_lab.data import classification as mcd  # noqa: E402
 
 # timm resnet18 at 32 px (stride-4 stem) is the cheapest real network; one epoch is 4 steps of 8
 FAST = dict(model="resnet18", img_size=32, b=8, vb=16, epochs=1, j=0, lr=0.05, warmup_epochs=0, log_interval=1)
@@ -284,7 +284,7 @@ def test_build_mixing_paths():
     from timm.data.loader import PrefetchLoader
 
     from smix_timm import FastCollateSaliencyMix, SaliencyMix
-    from smix_timm.train_options import build_mixing
+    from smix_timm.train.options import build_mixing
     cfg = dict(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
     assert build_mixing(_args(), collate=True, **cfg) is None
     assert type(build_mixing(_args(cutmix=1.0), collate=True, **cfg)) is FastCollateMixup

@@ -1,10 +1,10 @@
-"""The shared option checks (smix_timm.train_options) that the launcher and tools/train.py both run."""
+"""The shared option checks (smix_timm.train.options) that the launcher and tools/train.py both run."""
 import argparse
 
 import pytest
 
-from smix_timm import train_options
-from smix_timm.train_options import (
+from smix_timm.train import options as train_options
+from smix_timm.train.options import (
     SALIENCYMIX_DESTS,
     add_saliencymix_arguments,
     check_saliencymix_arguments,
@@ -95,9 +95,9 @@ def test_detail_choices_are_the_parser_s_choices():
     ("saliencymix: 1.0\nsaliency_scheme: nowhere\n", "--saliency-scheme (YAML key saliency_scheme) takes one of"),
 ])
 def test_our_trainer_gets_the_same_checks(tmp_path, yaml_text, message):
-    """tools/train.py (smix_timm.train_cli) runs check_saliencymix_arguments: a UsageError of one line."""
-    from smix_timm.train_cli import check_args, parse_command_line
-    from smix_timm.train_data import UsageError
+    """tools/train.py (smix_timm.train.cli) runs check_saliencymix_arguments: a UsageError of one line."""
+    from smix_timm.train.cli import check_args, parse_command_line
+    from smix_timm.train.errors import UsageError
     cfg = tmp_path / "c.yaml"
     cfg.write_text(yaml_text)
     args, _ = parse_command_line(["-c", str(cfg), "--data-dir", str(tmp_path), "--model", "resnet18"])
@@ -106,7 +106,7 @@ def test_our_trainer_gets_the_same_checks(tmp_path, yaml_text, message):
 
 
 def test_the_trainer_names_the_option_a_misspelled_yaml_key_meant(tmp_path, caplog):
-    from smix_timm.train_cli import build_parser, read_config
+    from smix_timm.train.cli import build_parser, read_config
     path = tmp_path / "c.yaml"
     path.write_text("saliency_shceme: salient_to_salient\nlr: 0.1\n")
     with caplog.at_level("WARNING"):

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from smix_timm import checkpoint as ckpt_io
-from smix_timm import trainer as train
-from smix_timm.synthetic import classification as mcd
-from smix_timm.train_cli import build_parser
+from smix_timm.train import trainer as train
+from smix_lab.data import classification as mcd
+from smix_timm.train.cli import build_parser
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = os.path.join(ROOT, "tools", "train.py")
@@ -240,7 +240,8 @@ def test_dataset_download_without_network_is_one_line(tmp_path, monkeypatch):
 def test_dataset_prefix_unknown_or_without_its_package_is_one_line(kind, match, monkeypatch):
     import importlib.util as util
 
-    from smix_timm.train_data import UsageError, check_dataset_kind
+    from smix_timm.train.data import check_dataset_kind
+    from smix_timm.train.errors import UsageError
     real = util.find_spec
     monkeypatch.setattr(util, "find_spec", lambda name, *a: None if name in ("tensorflow_datasets", "webdataset")
                         else real(name, *a))

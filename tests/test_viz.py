@@ -1,4 +1,4 @@
-"""tools/analysis/visualize_mix.py and smix_timm/viz.py: pictures of SaliencyMix at work (CPU, small images)."""
+"""tools/analysis/visualize_mix.py and smix_lab/analysis/viz.py: pictures of SaliencyMix at work (CPU, small images)."""
 import json
 import os
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from _analysis_testlib import assert_png, image_folder
 
-from smix_timm import SCHEMES, viz
-from smix_timm.analysis import visualize_mix as vm  # noqa: E402
+from smix_lab.analysis import viz
+from smix_timm import SCHEMES
+from smix_lab.analysis import visualize_mix as vm  # noqa: E402
 
 
 def _inside(box, point):

@@ -4,9 +4,9 @@
     python tools/demo.py                      # the defaults of `make demo`
     python tools/demo.py --smallest           # a smoke test of every stage, in minutes
 
-The program is smix_timm/demo/runner.py (its docstring lists the stages); --help lists the options.
+The program is smix_lab/demo/runner.py (its docstring lists the stages); --help lists the options.
 """
-from smix_timm.demo.runner import main
+from smix_lab.demo.runner import main
 
 if __name__ == "__main__":
     main()

@@ -5,9 +5,9 @@
     python tools/train.py -c CONFIG --data-dir DIR --resume output/train/EXP/last.pth.tar
     torchrun --nproc_per_node 2 tools/train.py -c CONFIG --data-dir DIR
 
-The trainer is smix_timm/trainer.py (its docstring says what it does); --help lists the options.
+The trainer is smix_timm/train/trainer.py (its docstring says what it does); --help lists the options.
 """
-from smix_timm.trainer import cli
+from smix_timm.train.trainer import cli
 
 if __name__ == "__main__":
     cli()

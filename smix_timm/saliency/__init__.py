@@ -20,7 +20,7 @@ from .._inputs import Constants, check_channels, check_float_input, float_scale,
 from . import native
 from .fine_grained_torch import fine_grained
 from .frequency_tuned_torch import frequency_tuned
-from .opencv_backend import opencv_saliency, require_cv2_saliency
+from .opencv_backend import opencv_saliency, require_cv2_saliency, warn_once_if_no_cv2_saliency
 from .spectral_residual_torch import spectral_residual
 
 Detector = Callable[..., torch.Tensor]
@@ -34,7 +34,7 @@ OPENCV_METHODS = ("fine_grained", "spectral_residual", "frequency_tuned")
 BACKENDS = ("torch", "opencv")
 
 __all__ = ["saliency_map", "saliency_peaks", "check_backend", "register_saliency_method", "available_methods",
-           "resolve_method", "require_cv2_saliency"]
+           "resolve_method", "require_cv2_saliency", "warn_once_if_no_cv2_saliency"]
 
 
 def register_saliency_method(name: str, fn: Detector, overwrite: bool = False) -> None:

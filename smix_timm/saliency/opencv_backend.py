@@ -4,11 +4,21 @@ This is the anchor the torch detectors are tested and benchmarked against:
 ``cv2.saliency.StaticSaliencyFineGrained`` and ``StaticSaliencySpectralResidual``
 from opencv-contrib, and the frequency-tuned map built from cv2.cvtColor(Lab)
 and cv2.GaussianBlur.
+
+Nothing here runs at import: without cv2.saliency (opencv-contrib) the torch detectors work as
+ever, and only what needs OpenCV says so, when it is first asked for
+(``warn_once_if_no_cv2_saliency``; ``require_cv2_saliency`` raises at the call itself).
 """
 from __future__ import annotations
 
+import threading
+import warnings
+
 import numpy as np
 import torch
+
+_warned_lock = threading.Lock()
+_warned = False  # whether this process has said that cv2.saliency is missing
 
 
 def require_cv2_saliency():
@@ -24,6 +34,25 @@ def require_cv2_saliency():
             "(pulled in by mmengine/mmcv) shadows opencv-contrib. Fix: pip install --force-reinstall --no-deps "
             f"opencv-contrib-python-headless=={cv2.__version__.split('-')[0]}  (or rerun tools/install.sh)")
     return cv2
+
+
+def warn_once_if_no_cv2_saliency(needed_by: str) -> bool:
+    """Whether cv2.saliency is there; if not, one RuntimeWarning per process naming what needs it.
+
+    The mixing classes call it when configured with ``backend='opencv'`` or ``official=True``, so a
+    missing opencv-contrib shows when the run is set up (in the main process), not first at a batch.
+    """
+    global _warned
+    try:
+        require_cv2_saliency()
+        return True
+    except ImportError as err:
+        with _warned_lock:
+            said, _warned = _warned, True
+        if not said:
+            warnings.warn(f"smix_timm: {err}. {needed_by} needs it (the torch detectors do not).",
+                          RuntimeWarning, stacklevel=3)
+        return False
 
 
 def _create(cv2, name: str):

@@ -4,11 +4,11 @@
     python tools/analysis/cam.py BASELINE.pth.tar SMIX.pth.tar --labels baseline smix \\
         --data-dir data/smix_cls --num 8 --out results/cam
 
-The program is smix_timm/analysis/cam.py; run with --help for its options.
+The program is smix_lab/analysis/cam.py; run with --help for its options.
 """
 import sys
 
-from smix_timm.analysis.cam import main
+from smix_lab.analysis.cam import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,11 +4,11 @@
     python tools/analysis/fgsm.py BASELINE.pth.tar SMIX.pth.tar --labels baseline smix \\
         --data-dir data/smix_cls --eps 0 1 2 4 --out results/fgsm
 
-The program is smix_timm/analysis/fgsm.py; run with --help for its options.
+The program is smix_lab/analysis/fgsm.py; run with --help for its options.
 """
 import sys
 
-from smix_timm.analysis.fgsm import main
+from smix_lab.analysis.fgsm import main
 
 if __name__ == "__main__":
     sys.exit(main())

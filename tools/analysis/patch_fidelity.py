@@ -4,11 +4,11 @@
     python tools/analysis/patch_fidelity.py --data data/VOCdevkit/VOC2007 --split trainval --size 224
     python tools/analysis/patch_fidelity.py --data instances_val2017.json --images val2017 --size 224
 
-The program is smix_timm/analysis/fidelity_report.py; run with --help for its options.
+The program is smix_lab/analysis/fidelity_report.py; run with --help for its options.
 """
 import sys
 
-from smix_timm.analysis.fidelity_report import main
+from smix_lab.analysis.fidelity_report import main
 
 if __name__ == "__main__":
     sys.exit(main())

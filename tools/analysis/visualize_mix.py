@@ -3,11 +3,11 @@
 
     python tools/analysis/visualize_mix.py --data-dir data/smix_cls --out results/pictures
 
-The program is smix_timm/analysis/visualize_mix.py; run with --help for its options.
+The program is smix_lab/analysis/visualize_mix.py; run with --help for its options.
 """
 import sys
 
-from smix_timm.analysis.visualize_mix import main
+from smix_lab.analysis.visualize_mix import main
 
 if __name__ == "__main__":
     sys.exit(main())

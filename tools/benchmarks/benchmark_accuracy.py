@@ -3,18 +3,21 @@
 
     python tools/benchmarks/benchmark_accuracy.py --data-dir data/accuracy --seeds 0 1 2 --epochs 8
 
-How the runs are made and read: smix_timm/bench/accuracy.py.
+How the runs are made and read: smix_lab/study/accuracy.py.
 """
 import argparse
 import json
 import os
 
-from smix_timm.bench.accuracy import ROOT, VARIANTS, run, to_markdown
+from smix_lab.study.accuracy import VARIANTS, run, to_markdown
+
+BASELINE_RECIPE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                               "configs", "timm", "tiny_cpu_baseline.yaml")  # this checkout's
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default=os.path.join(ROOT, "configs", "timm", "tiny_cpu_baseline.yaml"))
+    parser.add_argument("--config", default=BASELINE_RECIPE)
     parser.add_argument("--data-dir", default="data/accuracy")
     parser.add_argument("--output", default="output/accuracy")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

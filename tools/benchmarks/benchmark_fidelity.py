@@ -3,11 +3,11 @@
 
     python tools/benchmarks/benchmark_fidelity.py --data-dir data/fidelity --seed 0 --samples 2048
 
-What is counted and how: smix_timm/bench/fidelity.py.
+What is counted and how: smix_lab/bench/fidelity.py.
 """
 import argparse
 
-from smix_timm.bench.fidelity import run, to_markdown
+from smix_lab.bench.fidelity import run, to_markdown
 
 
 def main(argv=None):

@@ -14,9 +14,9 @@ import argparse
 
 import torch
 
-from smix_timm.bench.loader import build_loader, interleaved_rates, print_costs, print_rates, worker_costs
-from smix_timm.bench.photos import write_jpeg_folder
-from smix_timm.bench.results import write_json
+from smix_lab.bench.loader import build_loader, interleaved_rates, print_costs, print_rates, worker_costs
+from smix_lab.bench.photos import write_jpeg_folder
+from smix_lab.bench.results import write_json
 
 
 def main(argv=None) -> dict:

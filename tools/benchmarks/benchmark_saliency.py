@@ -23,9 +23,9 @@ import platform
 import torch
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, FastCollateMixup, Mixup
 
+from smix_lab.bench.photos import photo_crops
+from smix_lab.bench.speed import count_torch_ops, device_rows, kernel_ns_per_pixel, timed
 from smix_timm import FastCollateSaliencyMix, SaliencyMix, saliency_map
-from smix_timm.bench.photos import photo_crops
-from smix_timm.bench.speed import count_torch_ops, device_rows, kernel_ns_per_pixel, timed
 from smix_timm.saliency import fine_grained_torch, native
 
 

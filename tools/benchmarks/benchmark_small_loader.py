@@ -16,15 +16,15 @@ import argparse
 import numpy as np
 import torch
 
-from smix_timm.bench.loader import (
+from smix_lab.bench.loader import (
     build_small_image_loader,
     interleaved_rates,
     print_costs,
     print_rates,
     small_image_costs,
 )
-from smix_timm.bench.photos import small_photo_set
-from smix_timm.bench.results import write_json
+from smix_lab.bench.photos import small_photo_set
+from smix_lab.bench.results import write_json
 
 
 def size_and_batch(text: str):

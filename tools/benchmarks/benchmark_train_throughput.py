@@ -4,20 +4,22 @@
     python tools/benchmarks/benchmark_train_throughput.py --rounds 2 --epochs 2 -- -b 256 --workers 8 --amp
 
 The data is the built-in classification set (made once under --data-dir). How runs are made and
-read: smix_timm/bench/throughput.py.
+read: smix_lab/bench/throughput.py.
 """
 import argparse
 import os
 
-from smix_timm.bench.accuracy import ROOT
-from smix_timm.bench.results import write_json
-from smix_timm.bench.throughput import to_markdown, train_throughput
-from smix_timm.synthetic.classification import make_cls_data
+from smix_lab.bench.results import write_json
+from smix_lab.bench.throughput import to_markdown, train_throughput
+from smix_lab.data.classification import make_cls_data
+
+BASELINE_RECIPE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                               "configs", "timm", "tiny_cpu_baseline.yaml")  # this checkout's
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default=os.path.join(ROOT, "configs", "timm", "tiny_cpu_baseline.yaml"))
+    parser.add_argument("--config", default=BASELINE_RECIPE)
     parser.add_argument("--data-dir", default="data/throughput")
     parser.add_argument("--output", default="output/throughput")
     parser.add_argument("--rounds", type=int, default=2)

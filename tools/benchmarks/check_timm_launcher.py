@@ -40,7 +40,7 @@ def export_script(repo: str, ref: str, out: str) -> str:
 
 def train(launcher: bool, script: str, data: str, out: str, extra):
     """(exit status, output, one-line reason) of one run, through the launcher or of the script alone."""
-    cmd = [sys.executable, *(["-m", "smix_timm.timm_train"] if launcher else []), script, "--data-dir", data,
+    cmd = [sys.executable, *(["-m", "smix_timm.train.launcher"] if launcher else []), script, "--data-dir", data,
            "--output", out, "--experiment", "run", *COMMON, *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
     text = proc.stdout + proc.stderr
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     parser.add_argument("--refs", nargs="+", default=["HEAD"], help="tags or commits whose train.py to check")
     parser.add_argument("--out", default="results/launcher_check", help="scripts, data and runs go here")
     args = parser.parse_args(argv)
-    from smix_timm.synthetic.classification import make_cls_data
+    from smix_lab.data.classification import make_cls_data
     data = os.path.join(args.out, "data")
     make_cls_data(data, seed=0, num_classes=4, train_per_class=8, val_per_class=4, size=32, reuse=True, log=None)
     import timm

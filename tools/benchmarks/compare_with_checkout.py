@@ -28,9 +28,9 @@ def measure(repeat: int) -> dict:
     import torch
     from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, FastCollateMixup, Mixup
 
+    from smix_lab.bench.photos import photo_crops
+    from smix_lab.bench.speed import timed
     from smix_timm import FastCollateSaliencyMix, SaliencyMix
-    from smix_timm.bench.photos import photo_crops
-    from smix_timm.bench.speed import timed
     from smix_timm.saliency import native
 
     torch.set_num_threads(1)

@@ -3,7 +3,7 @@
 
 Per size: each detector on a (batch, 3, S, S) batch, one per-sample SaliencyMix call against timm's
 CutMix (batch and per-sample), its torch-op count, and one ResNet-50 bf16 channels-last training
-step (smix_timm/bench/speed.py, device_rows). Without CUDA it says so and runs the same rows on the
+step (smix_lab/bench/speed.py, device_rows). Without CUDA it says so and runs the same rows on the
 CPU with a small batch (a check that the script works, not figures to record):
 
     python tools/benchmarks/gpu_rows.py --sizes 224 32 --batch 256 --json out/gpu_rows.json
@@ -12,8 +12,8 @@ import argparse
 
 import torch
 
-from smix_timm.bench.results import write_json
-from smix_timm.bench.speed import device_rows
+from smix_lab.bench.results import write_json
+from smix_lab.bench.speed import device_rows
 
 
 def main(argv=None) -> dict:

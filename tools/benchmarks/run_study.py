@@ -4,7 +4,7 @@
     python tools/benchmarks/run_study.py --plan configs/study/study.yaml --out results/study
 
 Stop it at any time and run the same command again: finished runs are read back. Writes
-study.json, study.md (tables) and curves.png to --out. Stages: smix_timm/bench/study.py.
+study.json, study.md (tables) and curves.png to --out. Stages: smix_lab/study/plan.py.
 
 Check one figure of the tables by training that run again into another folder:
 
@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 
-from smix_timm.bench import study
+from smix_lab.bench import study
 
 
 def main(argv=None):

@@ -1,23 +1,12 @@
 #!/usr/bin/env python
-"""Run mmdet's own ``tools/test.py`` (shipped in the mmdet wheel) unchanged.
+"""Run mmdet's own ``tools/test.py`` (shipped in the mmdet wheel) unchanged, with smix_mmdet registered.
 
-    python tools/mmdet/mmdet_test.py CONFIG CHECKPOINT [mmdet test.py options...]
-    python tools/mmdet/mmdet_test.py --nproc N CONFIG CHECKPOINT [options...]   # dist_test.sh
-
-Prints the metrics of the config's test evaluator; for the VOC configs that
-is ``pascal_voc/mAP`` on VOC2007 test. Options after CHECKPOINT go to
-``mmdet/.mim/tools/test.py`` as is (``--work-dir``, ``--out``, ``--show-dir``,
-``--cfg-options k=v ...``). With ``--nproc N`` (N > 1) mmdet's
-``dist_test.sh CONFIG CHECKPOINT N ...`` runs instead.
+The program is smix_mmdet/mmdet_test.py (also ``python -m smix_mmdet.mmdet_test``); its docstring and
+--help say what it passes on.
 """
 import sys
 
-from smix_mmdet.mim_tools import tool_main  # noqa: E402
-
-
-def main(argv=None) -> int:
-    return tool_main("test.py", "dist_test.sh", ("CONFIG", "CHECKPOINT"), __doc__, argv)
-
+from smix_mmdet.mmdet_test import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,24 +1,12 @@
 #!/usr/bin/env python
-"""Run mmdet's own ``tools/train.py`` (shipped in the mmdet wheel) unchanged.
+"""Run mmdet's own ``tools/train.py`` (shipped in the mmdet wheel) unchanged, with smix_mmdet registered.
 
-    python tools/mmdet/mmdet_train.py CONFIG [mmdet train.py options...]
-    python tools/mmdet/mmdet_train.py --nproc N CONFIG [options...]   # dist_train.sh
-
-Everything after CONFIG goes to ``mmdet/.mim/tools/train.py`` as is
-(``--work-dir``, ``--resume``, ``--amp``, ``--auto-scale-lr``,
-``--cfg-options k=v ...``). With ``--nproc N`` (N > 1) mmdet's
-``dist_train.sh CONFIG N ...`` runs instead (``torch.distributed.launch``,
-one process per GPU; NNODES, NODE_RANK, PORT, MASTER_ADDR are read from the
-environment as that script does).
+The program is smix_mmdet/mmdet_train.py (also ``python -m smix_mmdet.mmdet_train``); its docstring and
+--help say what it passes on.
 """
 import sys
 
-from smix_mmdet.mim_tools import tool_main  # noqa: E402
-
-
-def main(argv=None) -> int:
-    return tool_main("train.py", "dist_train.sh", ("CONFIG", ), __doc__, argv)
-
+from smix_mmdet.mmdet_train import main
 
 if __name__ == "__main__":
     sys.exit(main())

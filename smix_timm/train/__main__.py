@@ -1,0 +1,6 @@
+"""``python -m smix_timm.train -c CONFIG --data-dir DIR``: our timm trainer (:mod:`smix_timm.train.trainer`),
+the same program as ``tools/train.py``, for installs without a checkout."""
+from smix_timm.train.trainer import cli
+
+if __name__ == "__main__":
+    cli()
