@@ -2,7 +2,8 @@
 
 - ``saliency_map``: batched saliency detectors (torch; OpenCV as reference).
 - ``SaliencyMix`` / ``FastCollateSaliencyMix``: drop-ins for timm's ``Mixup`` /
-  ``FastCollateMixup``.
+  ``FastCollateMixup``; with ``saliencymix_alpha=0`` timm's Mixup/CutMix distribution and
+  the installed timm's CutMix boxes (mix.py says where the draws are timm's own).
 """
 from .mix import FastCollateSaliencyMix, SaliencyMix
 from .params import MixParams, sample_mix_params

@@ -3,8 +3,15 @@
 ``SaliencyMix`` is a drop-in for ``timm.data.Mixup`` (``x, y = mix(x, target)``,
 in place, soft targets); ``FastCollateSaliencyMix`` for ``FastCollateMixup``
 (the uint8 collate of timm's prefetching loader). Both accept timm's arguments
-with timm's defaults plus the SaliencyMix ones; with ``saliencymix_alpha=0``
-they mix exactly like Mixup/CutMix. A step is: random params
+with timm's defaults plus the SaliencyMix ones. With ``saliencymix_alpha=0``
+they mix like Mixup/CutMix: timm's method and lambda distribution and the
+installed timm's CutMix boxes (``rand_bbox`` / ``rand_bbox_minmax``, bit for bit
+given the RNG state; params.py). With ``seed=None`` in 'batch' mode the draws
+are timm's own, so ``np.random.seed(s)`` gives timm's method, lambda and box
+(params.py lists the two exceptions); 'pair'/'elem'/'half' draw the same
+distribution in another order. Given the same draws, mixed values may still
+differ from timm's by float32 rounding of lambda (about 1e-7 in float images
+and targets; now and then one level in a uint8 pixel). A step is: random params
 (``sample_params``, params.py) -> saliency boxes (deterministic, placement.py)
 -> apply (apply.py) -> soft targets (timm's ``mixup_target`` values, targets.py).
 """
@@ -155,7 +162,8 @@ class _SaliencyMixing(Mixup):
                                  enabled=self.mixup_enabled)
 
     # ---------------------------------------------------------------- saliency boxes
-    def saliency_box_pairs(self, x: torch.Tensor, params: MixParams, peaks=None) -> BoxPairs:
+    def saliency_box_pairs(self, x: torch.Tensor, params: MixParams,
+                           peaks: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> BoxPairs:
         """Source/target boxes of the SaliencyMix samples (deterministic given x and params).
 
         Args:
@@ -314,7 +322,8 @@ class SaliencyMix(_SaliencyMixing):
         channels: 'rgb' (timm) or 'bgr'.
         backend: 'torch' (batched) or 'opencv' (per image, the reference).
         official: reproduce the official code's box (ablations only; docs/saliency.md).
-        seed: None (numpy's global RNG, as timm), an int, or a numpy Generator/RandomState.
+        seed: None (numpy's global RNG, as timm), an int, or a numpy Generator/RandomState (an int
+            gives a private Generator: timm's box rules on a stream of its own).
     Returns:
         Calling it returns ``(x, soft_targets)``: ``x`` mixed in place, targets (B, num_classes).
         For ``x`` that requires grad the mix is recorded by autograd: gradients reach the pixels that

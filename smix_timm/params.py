@@ -7,9 +7,13 @@ in the apply step. Given the same generator state the same params come out,
 so a mixing step can be replayed and tested on its own.
 
 CutMix boxes follow the installed timm's ``rand_bbox`` / ``rand_bbox_minmax`` rules exactly (see
-``random_cutmix_boxes``). The kinds and lambdas have timm's distribution but are drawn in another
-order than timm's ``Mixup`` draws them (all applies, then all switches, then the lambdas of each
-kind), so the same seed does not give the same batch as timm's ``Mixup``.
+``random_cutmix_boxes``). Drawn from numpy's global RNG (or a RandomState) with SaliencyMix off,
+'batch' mode makes timm's ``Mixup`` draws in timm's order (apply, switch, lambda, box), so the same
+seed gives the same method, lambda and box batch after batch; it parts from timm's stream only after
+a batch left unmixed (``prob < 1``) with both Mixup and CutMix on (one more uniform drawn here) or a
+CutMix lambda of exactly 1.0 (a box drawn here, none in timm). 'pair'/'elem'/'half' draw the same
+distribution in another order than timm's ``_params_per_elem`` (all applies, all switches, then the
+lambdas of each kind), so there the same seed does not give timm's batch.
 
 Semantics follow timm.data.Mixup: ``prob`` is the chance to mix at all,
 ``switch_prob`` the chance of a patch method (CutMix/SaliencyMix) instead of
@@ -191,21 +195,22 @@ def random_cutmix_boxes(rng, lam: np.ndarray, height: int, width: int,
     ``RandomState`` (or None in ``make_rng``: the global RNG itself) in the state timm's RNG is in, the
     boxes are bit for bit timm's; a ``Generator`` (an int seed) draws from another stream, by the same rules.
 
-    Without ``minmax`` (timm's ``rand_bbox``, margin 0): side ``int(H * sqrt(1 - lam))`` (computed in
-    the dtype of ``lam``, as timm: float32 lambdas, as timm's Mixup passes in 'elem'/'pair'/'half' modes,
-    in float32 arithmetic, which gives a side one pixel off the float64 one for about 6 lambdas in a
-    million), a centre drawn row then column, the box ``[c - side // 2, c + (side + 1) // 2)`` clipped to
-    the image (timm before 1.0.31: ``c + side // 2``). For N > 1 the draws are those of N calls of
-    timm's ``rand_bbox`` one after the other (what timm's Mixup does per sample), not of one call with
-    ``count=N`` (which draws all rows before all columns).
+    Without ``minmax`` (timm's ``rand_bbox``, margin 0): side ``int(H * sqrt(1 - lam))``, computed as
+    timm does in the dtype of ``lam`` (float32 lambdas, which timm's Mixup passes in 'elem'/'pair'/'half'
+    modes, in float32 arithmetic: for a few lambdas in a million that side is one pixel off the float64
+    one), a centre drawn row then column, the box ``[c - side // 2, c + (side + 1) // 2)`` clipped to
+    the image (older timm, ``TimmBoxRules``: ``c + side // 2``, an odd side one pixel short). For N > 1
+    the draws are those of N calls of timm's ``rand_bbox`` one after the other (what timm's Mixup does
+    per sample), not of one call with ``count=N`` (which draws all rows before all columns).
 
     With ``minmax`` (timm's ``rand_bbox_minmax``; the lambdas are ignored): sides uniform in
-    ``[int(H * min), int(H * max))``, the start uniform in ``[0, H - side]`` (timm before 1.0.31:
-    ``[0, H - side)``). For N = 1 the draws are those of one call of timm's function. For N > 1 they are
-    those of one call with ``count=N`` (all heights, all widths, all top rows, all left columns),
-    not of N calls one after the other as timm's Mixup makes in 'elem'/'pair' modes: each start's range
-    depends on its side, and numpy's rejection sampling uses a varying number of words per draw, so
-    that order cannot be drawn without a Python step per sample. The distribution is the same.
+    ``[int(H * min), int(H * max))``, the start uniform in ``[0, H - side]`` (older timm: ``[0, H - side)``;
+    an empty side range raises numpy's ValueError, as in timm). For N = 1 the draws are those of one
+    call of timm's function. For N > 1 they are those of one call with ``count=N`` (all heights, all
+    widths, all top rows, all left columns), not of N calls one after the other as timm's Mixup makes in
+    'elem'/'pair' modes: each start's range depends on its side, and numpy's rejection sampling uses a
+    varying number of words per draw, so that order cannot be drawn without a Python step per sample.
+    The distribution is the same.
     """
     lam = np.asarray(lam)
     lam = (lam if lam.dtype == np.float32 else lam.astype(np.float64)).reshape(-1)

@@ -4,8 +4,9 @@ A box is ``(y0, y1, x0, x1)``, half-open, in pixels. For each mixed sample the
 source box is cut from the partner image and pasted at the target box of the
 sample itself; both have the same size.
 
-Patch size follows CutMix / timm ``rand_bbox``: side ``int(H * sqrt(1 - lam))``
-by ``int(W * sqrt(1 - lam))``. Around a peak the paper centres the patch "if
+Patch size uses CutMix's formula (timm's ``rand_bbox``): side ``int(H * sqrt(1 - lam))``
+by ``int(W * sqrt(1 - lam))``, computed in float64 (timm computes it in the lambda's own dtype, so a
+float32 lambda can give a side one pixel apart from timm's in a few cases per million). Around a peak the paper centres the patch "if
 possible, or keeping the peak on the selected patch" (sec. 3.1):
 
 - ``border='shift'`` (default): the patch keeps its full size and is shifted
@@ -49,7 +50,8 @@ def check_border(border: str) -> str:
 
 
 def patch_size(lam: float, height: int, width: int) -> Tuple[int, int]:
-    """Patch side lengths for combination ratio ``lam`` (share of the target kept), as timm's rand_bbox."""
+    """Patch side lengths for combination ratio ``lam`` (share of the target kept): CutMix's
+    ``int(side * sqrt(1 - lam))``, in float64."""
     if not 0.0 <= lam <= 1.0:
         raise ValueError(f"lam must be in [0, 1], got {lam}")
     ratio = math.sqrt(1.0 - lam)

@@ -1,4 +1,4 @@
-"""Pixels in [0, 1] to the input a timm model reads: the one per-channel mean/std normalisation of the analysis tools."""
+"""The per-channel mean/std normalisation of the analysis tools: [0, 1] pixels to the input timm models read."""
 from __future__ import annotations
 
 from typing import Sequence, Union

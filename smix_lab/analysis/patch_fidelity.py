@@ -18,7 +18,7 @@ B-1-i. Per patch:
 - ``honest``: whether ``object_share`` >= the label weight the patch is given (its area share,
   timm's ``correct_lam``): the label is no larger than the object evidence pasted with it.
 
-Each is reported with a 95 % interval (t interval for the mean share, Wilson's for the two
+Each is reported with a 95 % interval (t interval for the mean share, cut to [0, 1]; Wilson's for the two
 proportions), plus the paired difference of ``object_share`` to CutMix (same images and lambdas).
 Patches of zero pixels (lambda = 1) carry nothing and are left out.
 
@@ -231,20 +231,27 @@ def measure(data: Prepared, settings: FidelitySettings, log: Callable[[str], Non
     return records, examples
 
 
+def _within(figure: Dict, low: float, high: float) -> Dict:
+    """``figure``'s interval cut to the range the quantity can take (a t interval on few, skewed values
+    can reach past it: a share of 6 patches, say)."""
+    return dict(figure, low=max(low, figure["low"]), high=min(high, figure["high"]))
+
+
 def summarise(records: Dict[str, PatchRecords]) -> Dict[str, Dict]:
     """Per method: patches, the three figures with 95 % intervals, the paired difference to CutMix."""
     reference = records[CUTMIX_NAME]
     out = {}
     for method, r in records.items():
         n = int(r.has_patch.sum())
-        row = {"patches": n, "object_share": mean_interval(r.object_share[r.has_patch].tolist()),
+        row = {"patches": n, "object_share": _within(mean_interval(r.object_share[r.has_patch].tolist()), 0.0, 1.0),
                "any_object": wilson_interval(int(r.any_object.sum()), n),
                "honest": wilson_interval(int(r.honest.sum()), n),
                "mean_label_weight": float(np.nanmean(r.weight)) if n else math.nan}
         if method != CUTMIX_NAME:
             both = r.has_patch & reference.has_patch
-            row["object_share_minus_cutmix"] = paired_difference(
-                r.object_share[both].tolist(), reference.object_share[both].tolist()) if both.any() else None
+            row["object_share_minus_cutmix"] = _within(paired_difference(
+                r.object_share[both].tolist(), reference.object_share[both].tolist()), -1.0, 1.0) \
+                if both.any() else None
         out[method] = row
     return out
 

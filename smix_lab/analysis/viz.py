@@ -18,10 +18,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from smix_lab.analysis.images import normalise
 from smix_timm._inputs import to_uint8
 from smix_timm.mix import SaliencyMix
 from smix_timm.params import CUTMIX, SALIENCYMIX, MixParams, random_cutmix_box
-from smix_timm.placement import SCHEMES, Box, check_scheme, peak_positions
+from smix_timm.placement import SCHEMES, Box, BoxPairs, check_scheme, peak_positions
 from smix_timm.saliency import saliency_map
 
 # timm's ImageNet constants: the mixers see the normalised float batch, as on timm's batch path
@@ -175,10 +176,9 @@ def box_contains(box: Box, point: Point) -> bool:
     return y0 <= point[0] < y1 and x0 <= point[1] < x1
 
 
-def normalise(images: np.ndarray) -> torch.Tensor:
-    """(B, H, W, 3) uint8 -> (B, 3, H, W) float normalised with timm's ImageNet mean/std."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
-    return (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+def timm_batch(images: np.ndarray) -> torch.Tensor:
+    """(B, H, W, 3) uint8 images -> the (B, 3, H, W) float batch timm feeds a model (ImageNet mean/std)."""
+    return normalise(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0, MEAN, STD)
 
 
 def _to_image(x: torch.Tensor) -> np.ndarray:
@@ -201,8 +201,9 @@ def _mixer(**kw) -> SaliencyMix:
     return SaliencyMix(mixup_alpha=0.0, label_smoothing=0.0, num_classes=2, mean=MEAN, std=STD, **kw)
 
 
-def _run(mixer: SaliencyMix, x: torch.Tensor, params: MixParams) -> Tuple[np.ndarray, float]:
-    mixed, soft = mixer.mix_with_params(x.clone(), torch.tensor([0, 1]), params)
+def _run(mixer: SaliencyMix, x: torch.Tensor, params: MixParams, pairs: BoxPairs) -> Tuple[np.ndarray, float]:
+    """Mix a copy of x with the boxes already found (the maps are not computed again)."""
+    mixed, soft = mixer.mix_with_params(x.clone(), torch.tensor([0, 1]), params, saliency_pairs=pairs)
     return _to_image(mixed[0]), float(soft[0, 0])
 
 
@@ -216,29 +217,32 @@ def mix_pair(source: np.ndarray, target: np.ndarray, params: MixParams, *, metho
     """Every method of ``METHODS`` on one pair, with one shared lambda (``params`` for a batch of 2).
 
     The batch is [target, source]: sample 0 (the target) takes its patch from
-    sample 1 (the source), as SaliencyMix pairs i with B-1-i.
+    sample 1 (the source), as SaliencyMix pairs i with B-1-i. Each image's saliency map is
+    computed once: every scheme's boxes come from its peaks.
     """
     if source.shape != target.shape:
         raise ValueError(f"source {source.shape} and target {target.shape} must have one size")
     height, width = source.shape[:2]
-    x = normalise(np.stack([target, source]))
+    x = timm_batch(np.stack([target, source]))
     maps = saliency_map(torch.from_numpy(np.stack([source, target])).permute(0, 3, 1, 2).contiguous(), method)
     maxima, minima = peak_positions(maps)
+    batch_peaks = (maxima.flip(0), minima.flip(0))  # in the batch's order [target, source]
     pair = PairPanels(source_name=names[0], target_name=names[1], source=source, target=target,
                       source_map=maps[0].numpy(), target_map=maps[1].numpy(),
                       source_peak=_point(maxima[0]), source_least=_point(minima[0]),
                       target_peak=_point(maxima[1]), target_least=_point(minima[1]), lam=float(params.lam[0]))
     for scheme in SCHEMES:
         mixer = _mixer(saliencymix_alpha=1.0, method=method, scheme=scheme, border=border)
-        source_box, target_box = mixer.saliency_box_pairs(x, params)[0]
-        mixed, weight = _run(mixer, x, params)
+        pairs = mixer.saliency_box_pairs(x, params, peaks=batch_peaks)
+        source_box, target_box = pairs[0]
+        mixed, weight = _run(mixer, x, params, pairs)
         src_kind, tgt_kind = check_scheme(scheme)
         src_point = pair.source_peak if src_kind == "max" else pair.source_least
         tgt_point = None if tgt_kind == "same" else (pair.target_peak if tgt_kind == "max" else pair.target_least)
         pair.panels.append(MixPanel(scheme, pair.lam, weight, source_box, target_box, mixed, src_point, tgt_point))
     box = random_cutmix_box(np.random.default_rng(cutmix_seed), pair.lam, height, width)
     cut_params = MixParams(kind=np.full(2, CUTMIX, np.int8), lam=params.lam.copy(), cutmix_box=[box, box])
-    mixed, weight = _run(_mixer(cutmix_alpha=1.0), x, cut_params)
+    mixed, weight = _run(_mixer(cutmix_alpha=1.0), x, cut_params, BoxPairs.empty(2))
     pair.panels.append(MixPanel("cutmix", pair.lam, weight, box, box, mixed, None, None,
                                 note="random box (timm rand_bbox), same place in source and target"))
     if official:
@@ -250,11 +254,14 @@ def mix_pair(source: np.ndarray, target: np.ndarray, params: MixParams, *, metho
 
 
 def _official_panel(pair: PairPanels, x: torch.Tensor, params: MixParams) -> MixPanel:
-    from smix_timm.official import official_peak
+    from smix_timm.official import official_box_pairs, official_input, official_peak
     mixer = _mixer(saliencymix_alpha=1.0, official=True)
-    source_box, target_box = mixer.saliency_box_pairs(x, params)[0]
-    pair.official_peak = official_peak(x[1])
-    mixed, weight = _run(mixer, x, params)
+    # the mixer's official path, its one OpenCV map computed once here (sample 0's source, x[1])
+    pair.official_peak = official_peak(official_input(x[1], MEAN, STD))
+    chosen = np.flatnonzero(params.kind == SALIENCYMIX)
+    pairs = official_box_pairs(pair.official_peak, len(x), chosen, params.lam, x.shape[-2], x.shape[-1])
+    source_box, target_box = pairs[0]
+    mixed, weight = _run(mixer, x, params, pairs)
     return MixPanel("official", pair.lam, weight, source_box, target_box, mixed, pair.official_peak, None,
                     note="official code: OpenCV fed the normalised float32 image, one map per batch, "
                          "box clipped at the border")

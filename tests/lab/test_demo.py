@@ -1,0 +1,90 @@
+"""make demo's pipeline at its smallest setting, end to end on CPU, and its reuse of finished stages."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+if os.environ.get("SMIX_NO_DET"):
+    pytest.skip("the demo needs the detection side (SMIX_NO_DET set)", allow_module_level=True)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_demo(out, data):
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "demo.py"), "--smallest", "--out", str(out),
+           "--data", str(data)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout
+
+
+def table_rows(report: str, heading: str):
+    section = report.split(heading, 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| variant")
+            and not line.startswith("| backbone") and not line.startswith("|---")]
+
+
+def test_demo_smallest_end_to_end_and_reuse(tmp_path):
+    out, data = tmp_path / "results", tmp_path / "data"
+    first = run_demo(out, data)
+    assert "plan (estimates" in first
+    report = (out / "report.md").read_text()
+    top1 = {row.split("|")[1].strip(): float(row.split("|")[2]) for row in table_rows(report, "## Pretraining")}
+    assert set(top1) == {"saliencymix", "baseline"} and all(0 <= v <= 100 for v in top1.values())
+    maps = {row.split("|")[1].strip(): float(row.split("|")[2]) for row in table_rows(report, "## Detection")}
+    assert set(maps) == {"saliencymix", "baseline"} and all(0 <= v <= 100 for v in maps.values())
+    assert not re.search(r"\bnan\b|TODO|XXX", report, re.IGNORECASE)
+    assert "tools/train.py" in report and "mmdet_train.py" in report and "mmdet_test.py" in report
+    pngs = sorted(p for p in os.listdir(out / "pictures") if p.endswith(".png"))
+    assert {"training_curves.png", "detections.png"} <= set(pngs) and len(pngs) >= 3
+    for name in pngs:
+        with Image.open(out / "pictures" / name) as im:
+            im.verify()
+        assert f"pictures/{name}" in report
+    user_file = tmp_path / "results" / ".." / "keep.txt"
+    user_file.write_text("mine")
+    second = run_demo(out, data)
+    assert second.count("reusing the finished result") == 6  # data, 2 pretrain, 2 detect, pictures
+    assert user_file.read_text() == "mine"
+
+
+def _demo_module():
+    from smix_lab.demo import runner
+    return runner
+
+
+def test_demo_clears_only_stage_folders_it_made(tmp_path):
+    """A stage folder is deleted only when it carries the demo's own mark."""
+    demo = _demo_module()
+    stage = tmp_path / "train" / "baseline"
+    stage.mkdir(parents=True)
+    (stage / "notes.txt").write_text("the user's")
+    owner = demo.Demo.__new__(demo.Demo)  # own_folder needs no other state
+    with pytest.raises(RuntimeError, match="was not made by the demo"):
+        owner.own_folder(str(stage))
+    assert (stage / "notes.txt").read_text() == "the user's"
+    (stage / "notes.txt").unlink()
+    owner.own_folder(str(stage))  # empty: taken and marked
+    (stage / "last.pth.tar").write_text("old run")
+    owner.own_folder(str(stage))  # marked as the demo's: cleared for the rerun
+    assert os.listdir(stage) == [demo.OWN_MARK]
+
+
+def test_demo_reuses_its_voc_data_without_force(tmp_path):
+    """The demo's data stage reruns make_voc_data into its own VOCdevkit without --force
+    (it used to look for a marker name make_voc_data never wrote); a foreign folder stays refused."""
+    demo = _demo_module()
+    args = demo.parse_args(["--smallest", "--out", str(tmp_path / "out"), "--data", str(tmp_path / "data")])
+    runner = demo.Demo(args)
+    runner.make_data()
+    runner.make_data()  # second time: the folder is make_voc_data's own
+    assert not any("--force" in command for command in runner.commands)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "VOC2007").mkdir()
+    args = demo.parse_args(["--smallest", "--out", str(tmp_path / "out2"), "--data", str(tmp_path / "d2"),
+                            "--voc-root", str(foreign)])
+    assert demo.Demo(args).make_data()["voc_root"] == str(foreign)  # a given VOCdevkit is read, never written
