@@ -91,7 +91,7 @@ def resnet_checkpoint(out_dir, num_classes=3, img_size=32, seed=0):
 
 def image_folder(root, classes=("a", "b", "c"), per_class=2, size=32, seed=0, split="validation"):
     """root/<split>/<class>/<k>.png with structured random images; returns root."""
-    from images import synthetic
+    from tests.images import synthetic
     rng = np.random.default_rng(seed)
     for name in classes:
         folder = os.path.join(str(root), split, name)
@@ -120,3 +120,13 @@ def assert_png(path):
         assert img.format == "PNG"
         img.load()
         return img.size
+
+
+def folder_without_test_split(root):
+    """train/ and validation/ (no test/) of bright and dark images, and a linear checkpoint that fits them.
+
+    Returns (data folder, checkpoint path)."""
+    data = bright_dark_folder(os.path.join(str(root), "data"), per_class=3, size=16)
+    image_folder(os.path.join(str(root), "data"), classes=("0_dark", "1_bright"), per_class=2, size=16, split="train")
+    ckpt = save_checkpoint(os.path.join(str(root), "run"), bright_dark_linear(), "smix_test_linear", 2, 16)
+    return data, ckpt

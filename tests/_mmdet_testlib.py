@@ -1,4 +1,4 @@
-"""Shared helpers for tests/test_mmdet_*.py: timm checkpoints and configs."""
+"""Shared helpers of the detection-side tests (tests/mmdet/): timm checkpoints and configs."""
 from __future__ import annotations
 
 import argparse

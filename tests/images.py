@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Dict
 
 import numpy as np
+import torch
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from smix_lab.bench import photos as bench_photos
 
@@ -15,6 +17,19 @@ from smix_lab.bench import photos as bench_photos
 def photographs() -> Dict[str, np.ndarray]:
     """Real photographs as RGB uint8 HWC arrays (at least one is always available)."""
     return bench_photos.photographs()
+
+
+def photo_tensor(count: int = 4, size: int = 48) -> torch.Tensor:
+    """The top-left ``size`` x ``size`` corners of the first ``count`` photographs, (B, 3, H, W) uint8."""
+    images = [np.ascontiguousarray(p[:size, :size]) for p in photographs().values()][:count]
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+
+
+def imagenet_normalise(u8: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, 3, H, W) pixels as timm normalises them with the ImageNet mean and std."""
+    mean = torch.tensor(IMAGENET_DEFAULT_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_DEFAULT_STD).view(1, 3, 1, 1)
+    return (u8.float() / 255 - mean) / std
 
 
 def synthetic(rng: np.random.Generator, height: int, width: int) -> np.ndarray:

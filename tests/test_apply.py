@@ -1,18 +1,19 @@
 """apply.py: the batch apply step gives the bytes and weights of the per-sample reference, in a fixed
-number of tensor ops whatever the batch size, on both paths (native CPU loop, tensor ops)."""
+number of tensor ops whatever the batch size, on both paths (native CPU loop, tensor ops); and on a
+batch written by hand, the pasted boxes, the blends and their uint8 rounding."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from _reference_apply import reference_apply
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
+from smix_lab.bench.speed import count_torch_ops
 from smix_timm import SaliencyMix, apply
 from smix_timm.apply import apply_mix, patch_box_pairs
-from smix_lab.bench.speed import count_torch_ops
-from smix_timm.params import MIXUP, SALIENCYMIX, MixConfig, sample_mix_params
+from smix_timm.params import MIXUP, NONE, SALIENCYMIX, MixConfig, MixParams, sample_mix_params
 from smix_timm.placement import BoxPairs, batch_box_pairs, images_needed
+from tests._reference_apply import reference_apply
 
 DTYPES = [torch.uint8, torch.float32, torch.float16, torch.bfloat16, torch.float64]
 
@@ -176,3 +177,25 @@ def test_cuda_call_equals_cpu_with_as_many_ops_for_8_as_for_256(dtype):
         gpu_mix(x_gpu.clone(), target_gpu)
         counts.append(count_torch_ops(lambda: gpu_mix(x_gpu, target_gpu)))
     assert counts[0] == counts[1], counts
+
+
+# ------------------------------------------------------------------------------ by hand
+def test_apply_mix_pastes_boxes_and_blends_by_hand():
+    x = torch.stack([torch.full((1, 4, 4), float(v)) for v in (10, 20, 30, 40)])
+    params = MixParams(kind=np.array([SALIENCYMIX, MIXUP, MIXUP, NONE], np.int8),
+                       lam=np.array([0.75, 0.25, 0.25, 1.0]), cutmix_box=[None] * 4, image_size=(4, 4))
+    pairs = patch_box_pairs(params, [((0, 2, 0, 2), (2, 4, 2, 4)), None, None, None])
+    lam = apply_mix(x, params, pairs)
+    assert torch.equal(x[0, 0, 2:, 2:], torch.full((2, 2), 40.0))  # from sample 3, pasted at the target box
+    assert torch.equal(x[0, 0, :2, :], torch.full((2, 4), 10.0))   # the rest of sample 0 untouched
+    assert torch.allclose(x[1], torch.full((1, 4, 4), 0.25 * 20 + 0.75 * 30))  # Mixup with sample 2
+    assert torch.allclose(x[2], torch.full((1, 4, 4), 0.25 * 30 + 0.75 * 20))  # read before any write
+    assert torch.equal(x[3], torch.full((1, 4, 4), 40.0))
+    assert lam.tolist() == [1 - 4 / 16, 0.25, 0.25, 1.0]  # correct_lam: the pasted share is 4 of 16
+
+
+def test_apply_mix_rounds_uint8_blends_as_timm():
+    x = torch.tensor([[[[1]]], [[[2]]]], dtype=torch.uint8).expand(2, 3, 1, 1).contiguous()
+    params = MixParams(kind=np.array([MIXUP, MIXUP], np.int8), lam=np.array([0.5, 0.5]), cutmix_box=[None, None])
+    apply_mix(x, params, [None, None])
+    assert x.flatten().tolist() == [2] * 6  # 1.5 rounds half to even: 2

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from images import photographs, synthetic
 from PIL import Image
 from timm.data import create_transform
 
 from smix_timm import FastCollateSaliencyMix
 from smix_timm.batch_assembly import stack_uint8_images
+from tests.images import photographs, synthetic
 
 
 def interleaved_samples(count: int, height: int = 40, width: int = 52, seed: int = 0):

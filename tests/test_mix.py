@@ -1,19 +1,23 @@
-"""SaliencyMix / FastCollateSaliencyMix: timm contract, exact label weights, peaks, official preset, errors."""
+"""SaliencyMix / FastCollateSaliencyMix: timm contract, exact label weights, peaks, official preset, seeds and
+random streams, replayed params, errors."""
+from __future__ import annotations
+
+import inspect
 import math
 
 import numpy as np
 import pytest
 import torch
-from images import photographs, synthetic
 from timm.data import IMAGENET_DEFAULT_MEAN as MEAN
 from timm.data import IMAGENET_DEFAULT_STD as STD
 from timm.data import FastCollateMixup, Mixup
 from timm.data.mixup import mixup_target
 
 from smix_timm import FastCollateSaliencyMix, SaliencyMix, saliency_map
-from smix_timm.official import official_box
+from smix_timm.apply import label_weights, patch_box_pairs
 from smix_timm.params import CUTMIX, MIXUP, NONE, SALIENCYMIX
 from smix_timm.placement import SCHEMES
+from tests.images import photo_tensor, photographs, synthetic
 
 MODES = ["batch", "pair", "elem"]
 MEAN_T, STD_T = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
@@ -264,11 +268,6 @@ def test_official_map_is_unrelated_to_true_saliency():
     assert abs(np.mean(corr)) < 0.2, corr
 
 
-def test_official_box_matches_formula_at_border():
-    assert official_box((0, 0), 0.75, 32, 32) == (0, 8, 0, 8)
-    assert official_box((31, 10), 0.75, 32, 32) == (23, 32, 2, 18)
-
-
 def test_timm_loader_with_prefetcher_and_mixup_off(tmp_path):
     from PIL import Image
     from timm.data import create_dataset, create_loader
@@ -387,3 +386,175 @@ def test_cuda_batch_matches_cpu():
     cpu, ycpu = SaliencyMix(seed=1, **kw)(x.clone(), torch.arange(8))
     gpu, ygpu = SaliencyMix(seed=1, **kw)(x.clone().cuda(), torch.arange(8).cuda())
     assert gpu.device.type == "cuda" and torch.equal(gpu.cpu(), cpu) and torch.allclose(ygpu.cpu(), ycpu)
+
+
+# ------------------------------------------------------------------------------ seeds and random streams
+class _SameSample(torch.utils.data.Dataset):
+    def __len__(self):
+        return 16
+
+    def __getitem__(self, index):
+        image = np.full((3, 16, 16), 100, np.uint8)
+        image[:, :8] = 200
+        return image, index % 2
+
+
+def _batch_targets(collate, workers, epochs=1, persistent=False):
+    loader = torch.utils.data.DataLoader(_SameSample(), batch_size=4, num_workers=workers, collate_fn=collate,
+                                         persistent_workers=persistent)
+    return [target for _ in range(epochs) for _, target in loader]
+
+
+@pytest.mark.parametrize("seed", [np.random.default_rng(0), np.random.RandomState(0), 7],
+                         ids=["Generator", "RandomState", "int"])
+def test_seeded_collate_draws_differ_across_workers_and_epochs(seed):
+    collate = FastCollateSaliencyMix(mixup_alpha=1.0, num_classes=2, label_smoothing=0.0, seed=seed)
+    targets = _batch_targets(collate, workers=2, epochs=2)
+    # batches 0 and 1 come from workers 0 and 1; epoch 2 (fresh workers) must not repeat epoch 1
+    assert not torch.equal(targets[0], targets[1])
+    assert not torch.equal(targets[0], targets[4]) and not torch.equal(targets[1], targets[5])
+
+
+def test_int_seed_is_replayable_in_one_process():
+    a = SaliencyMix(mixup_alpha=1.0, num_classes=2, seed=3).sample_params(8, (16, 16))
+    b = SaliencyMix(mixup_alpha=1.0, num_classes=2, seed=3).sample_params(8, (16, 16))
+    assert np.array_equal(a.lam, b.lam)
+
+
+# ------------------------------------------------------------------------------ replayed params
+def test_params_for_another_image_size_are_refused():
+    mix = SaliencyMix(mixup_alpha=0.0, cutmix_alpha=1.0, num_classes=4, seed=0)
+    params = mix.sample_params(4, (64, 64))
+    x = photo_tensor(4, 16).float()
+    with pytest.raises(ValueError, match="drawn for 64x64 images but the batch has 16x16"):
+        mix.mix_with_params(x, torch.arange(4), params)
+    params.image_size = None  # hand-made params: the boxes are still checked
+    params.cutmix_box = [(0, 40, 0, 40)] * 4
+    params.kind[:] = 2  # CUTMIX
+    with pytest.raises(ValueError, match="is not inside the 16x16 images"):
+        mix.mix_with_params(x, torch.arange(4), params)
+    params = mix.sample_params(4, (16, 16))
+    params.lam[0] = 1.5
+    with pytest.raises(ValueError, match=r"params.lam must lie in \[0, 1\]"):
+        mix.mix_with_params(x, torch.arange(4), params)
+
+
+# ------------------------------------------------------------------------------ settings and batches refused
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(saliencymix_alpha=float("nan")), "saliencymix_alpha must be >= 0 and finite"),
+    (dict(saliencymix_alpha=float("inf")), "saliencymix_alpha must be >= 0 and finite"),
+    (dict(saliencymix_alpha=1.0, mixup_alpha=float("nan")), "mixup_alpha must be >= 0 and finite"),
+    (dict(saliencymix_alpha=1.0, label_smoothing=1.5), r"label_smoothing must be in \[0, 1\]"),
+    (dict(saliencymix_alpha=1.0, label_smoothing=float("nan")), r"label_smoothing must be in \[0, 1\]"),
+    (dict(saliencymix_alpha=1.0, seed=-1), "seed must be an int >= 0"),
+])
+def test_bad_settings_fail_at_construction(kwargs, match):
+    for cls in (SaliencyMix, FastCollateSaliencyMix):
+        with pytest.raises(ValueError, match=match):
+            cls(num_classes=4, **dict(dict(mixup_alpha=0.0), **kwargs))
+
+
+def test_batch_whose_samples_share_memory_is_refused():
+    one = normalise(photo_tensor(1))
+    mix = SaliencyMix(mixup_alpha=0.0, cutmix_alpha=1.0, num_classes=4)
+    with pytest.raises(ValueError, match="share memory"):
+        mix(one.expand(4, -1, -1, -1), torch.arange(4))
+    x, _ = mix(one.expand(4, -1, -1, -1).clone(), torch.arange(4))  # the fix the message names works
+    assert x.shape == (4, 3, 48, 48) and not math.isnan(float(x.sum()))
+
+
+# ------------------------------------------------------------------------------ timm's contract
+# Every keyword of the installed timm's Mixup/FastCollateMixup, dense multi-label targets, timm's
+# --mixup-off-epoch switch reaching persistent workers, a stream per distributed rank, user transforms'
+# negative strides, and gradients through the mix.
+TIMM_PAIRS = [(SaliencyMix, Mixup), (FastCollateSaliencyMix, FastCollateMixup)]
+
+
+@pytest.mark.parametrize("ours, theirs", TIMM_PAIRS)
+def test_every_keyword_of_the_installed_timm_class_is_taken_in_timms_order(ours, theirs):
+    """A keyword a new timm adds shows up here as a failure, before a user's script passes it."""
+    timm_params = list(inspect.signature(theirs.__init__).parameters.values())[1:]
+    our_params = inspect.signature(ours.__init__).parameters
+    positional = [p.name for p in list(our_params.values())[1:] if p.kind == p.POSITIONAL_OR_KEYWORD]
+    assert positional[:len(timm_params)] == [p.name for p in timm_params]
+    for p in timm_params:
+        assert our_params[p.name].default == p.default, p.name
+    args = [p.default for p in timm_params]  # timm's defaults, positionally, as a script may pass them
+    args[1], args[8] = 0.0, 10  # cutmix_alpha, num_classes
+    ours(*args, saliencymix_alpha=1.0, max_value=255.0)
+
+
+def test_multi_label_mixes_dense_targets_with_timms_formula():
+    mix = SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=5, multi_label=True, max_value=255.0,
+                      label_smoothing=0.1, mode="elem", seed=2)
+    x = torch.randint(0, 256, (6, 3, 24, 24)).float()
+    dense = (torch.rand(6, 5) < 0.4).float()
+    params = mix.sample_params(6, (24, 24))
+    pairs = patch_box_pairs(params, mix.saliency_box_pairs(x, params))
+    weights = torch.as_tensor(label_weights(params, pairs, (24, 24), True), dtype=torch.float32).unsqueeze(1)
+    _, y = mix.mix_with_params(x.clone(), dense, params)
+    assert y.shape == (6, 5) and torch.equal(y, mixup_target(dense, 5, weights, 0.1, multi_label=True))
+    with pytest.raises(ValueError, match=r"dense targets of shape \(B, num_classes\) = \(6, 5\)"):
+        mix(x.clone(), torch.arange(6))
+    collate = FastCollateSaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=5, multi_label=True, seed=0)
+    images, targets = collate([(img.to(torch.uint8).numpy(), label.numpy()) for img, label in zip(x, dense)])
+    assert images.dtype == torch.uint8 and targets.shape == (6, 5)
+
+
+class _Samples(torch.utils.data.Dataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        rng = np.random.default_rng(i)
+        return rng.integers(0, 256, (3, 16, 16), dtype=np.uint8), i % 4
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_switching_mixing_off_reaches_persistent_workers(start_method):
+    collate = FastCollateSaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=4, label_smoothing=0.0,
+                                     seed=1)
+    loader = torch.utils.data.DataLoader(_Samples(), batch_size=4, num_workers=1, persistent_workers=True,
+                                         collate_fn=collate, multiprocessing_context=start_method)
+    plain = [torch.stack([torch.from_numpy(_Samples()[i][0]) for i in range(k, k + 4)]) for k in (0, 4)]
+    first = [images for images, _ in loader]
+    assert any(not torch.equal(a, b) for a, b in zip(first, plain))  # mixing on
+    collate.mixup_enabled = False  # what timm's PrefetchLoader does at --mixup-off-epoch, in the main process
+    second = list(loader)
+    assert all(torch.equal(images, b) for (images, _), b in zip(second, plain))
+    assert all(torch.equal(target.argmax(1), torch.arange(k, k + 4) % 4) for (_, target), k in zip(second, (0, 4)))
+
+
+def test_each_distributed_rank_draws_its_own_stream(monkeypatch):
+    def params_on(rank):
+        monkeypatch.setenv("RANK", str(rank))
+        mix = SaliencyMix(mixup_alpha=1.0, cutmix_alpha=1.0, mode="elem", num_classes=4, seed=7)
+        return mix.sample_params(16, (32, 32))
+
+    rank0, rank1, again1 = params_on(0), params_on(1), params_on(1)
+    monkeypatch.delenv("RANK")
+    single = SaliencyMix(mixup_alpha=1.0, cutmix_alpha=1.0, mode="elem", num_classes=4, seed=7)
+    single = single.sample_params(16, (32, 32))
+    assert np.array_equal(rank0.lam, single.lam)  # rank 0 keeps the seed's own stream
+    assert not np.array_equal(rank0.lam, rank1.lam) and np.array_equal(rank1.lam, again1.lam)
+
+
+def test_collate_takes_negative_stride_samples_as_timms_does():
+    rng = np.random.default_rng(3)
+    samples = [(rng.integers(0, 256, (3, 20, 24), dtype=np.uint8)[:, :, ::-1], k) for k in range(6)]
+    kw = dict(mixup_alpha=0.0, saliencymix_alpha=1.0, num_classes=6, mode="elem")
+    ours, y = FastCollateSaliencyMix(seed=5, **kw)(samples)
+    copies, y_copies = FastCollateSaliencyMix(seed=5, **kw)([(np.ascontiguousarray(s), k) for s, k in samples])
+    assert torch.equal(ours, copies) and torch.equal(y, y_copies)
+    FastCollateMixup(mixup_alpha=0.0, cutmix_alpha=1.0, num_classes=6)(samples)  # timm takes them too
+
+
+def test_gradients_reach_the_pixels_that_end_up_in_the_mixed_batch():
+    mix = SaliencyMix(mixup_alpha=1.0, cutmix_alpha=1.0, saliencymix_alpha=1.0, mode="elem", num_classes=4,
+                      max_value=255.0, seed=4)
+    leaf = (torch.randint(0, 256, (6, 3, 20, 20)).float()).requires_grad_(True)
+    mixed, _ = mix(leaf.clone(), torch.arange(6) % 4)
+    mixed.sum().backward()
+    assert torch.allclose(leaf.grad.sum(), torch.tensor(float(mixed.numel())))  # every output pixel has weight 1
+    with pytest.raises(ValueError, match="leaf tensor that requires grad"):
+        mix(leaf, torch.arange(6) % 4)

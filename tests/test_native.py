@@ -7,13 +7,13 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from images import photographs, synthetic
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from smix_timm import saliency_map
 from smix_timm.placement import peak_positions
 from smix_timm.saliency import fine_grained_torch as fg
 from smix_timm.saliency import native, saliency_peaks
+from tests.images import photographs, synthetic
 
 
 def photo_batch(size=64, count=6):
@@ -38,7 +38,7 @@ def fresh_loader(monkeypatch):
 
 
 def test_kernel_loads_with_no_compiler_on_path(tmp_path):
-    """The bar of issue 11: after install, with cc/gcc/clang gone from PATH, the fast kernel still loads."""
+    """After install, with cc/gcc/clang gone from PATH, the fast kernel still loads (nothing is built at run time)."""
     env = {k: v for k, v in os.environ.items() if k not in ("CC", "CXX")}
     env["PATH"] = str(tmp_path)  # an empty folder: no compiler, nothing else either
     script = ("import shutil, warnings\n"

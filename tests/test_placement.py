@@ -3,7 +3,8 @@
 ``batch_box_pairs`` (array code, what the mixing classes run) against ``saliency_box_pairs`` (one
 ``saliency_boxes`` call per sample, the documented definition) on 12,000 random cases: image sizes
 1..300 (square or not), lambdas over [0, 1] with the ends, every scheme, border and ``per``, odd and
-even batches, any subset of chosen samples.
+even batches, any subset of chosen samples. Then small batches worked out by hand: which images a
+scheme needs, and the boxes around each source's peak or the target's minimum.
 """
 import doctest
 
@@ -101,3 +102,35 @@ def test_box_pairs_index_like_the_single_sample_list():
     assert pairs[2] == ((0, 0, 0, 0), (0, 0, 0, 0))  # an empty patch is still a patch (lambda 1)
     assert len(pairs) == 3 and list(pairs)[1] is None
     assert pairs == BoxPairs.from_list(list(pairs)) and pairs != BoxPairs.empty(3)
+
+
+# ------------------------------------------------------------------------------ boxes for a batch, by hand
+def test_images_needed_by_scheme_and_per():
+    assert placement.images_needed(6, [0, 2], "salient_to_corresponding", "sample") == [3, 5]
+    assert placement.images_needed(6, [0, 2], "salient_to_salient", "sample") == [0, 2, 3, 5]
+    assert placement.images_needed(6, [0, 2], "salient_to_salient", "batch") == [0, 5]
+    with pytest.raises(ValueError, match="per must be"):
+        placement.images_needed(6, [0], "salient_to_corresponding", "pixel")
+
+
+def test_batch_boxes_follow_each_sources_peak():
+    # 4 samples, 16x16, lam 0.75 -> 8x8 patches. Sample i takes its patch from image 3 - i.
+    maxima = [[2, 2], [15, 0], [8, 8], [0, 15]]  # peaks of images 0, 1, 2, 3
+    minima = [[0, 0]] * 4
+    pairs = placement.saliency_box_pairs(4, [0, 1, 2, 3], [0.75] * 4, (16, 16), maxima, minima)
+    assert pairs[0] == ((0, 8, 8, 16), (0, 8, 8, 16))   # image 3's peak (0, 15): shifted inside
+    assert pairs[1] == ((4, 12, 4, 12), (4, 12, 4, 12))  # image 2's peak (8, 8): centred
+    assert pairs[2] == ((8, 16, 0, 8), (8, 16, 0, 8))   # image 1's peak (15, 0)
+    assert pairs[3] == ((0, 8, 0, 8), (0, 8, 0, 8))     # image 0's peak (2, 2)
+    only_two = placement.saliency_box_pairs(4, [1], [0.75, 0.75, 0.75, 0.75], (16, 16), [[8, 8]], [[0, 0]])
+    assert only_two[0] is None and only_two[1] == ((4, 12, 4, 12), (4, 12, 4, 12))
+
+
+def test_batch_boxes_to_the_targets_minimum():
+    # salient_to_nonsalient: the source box around image 1's max, pasted around sample 0's min.
+    pairs = placement.saliency_box_pairs(2, [0], [0.75, 1.0], (16, 16), maxima=[[1, 1], [12, 12]],
+                                         minima=[[15, 15], [0, 0]], scheme="salient_to_nonsalient")
+    assert pairs[0] == ((8, 16, 8, 16), (8, 16, 8, 16))  # max of image 1 at (12, 12), min of image 0 at (15, 15)
+    with pytest.raises(ValueError, match="need the peaks of 2 maps"):
+        placement.saliency_box_pairs(2, [0], [0.75, 1.0], (16, 16), [[1, 1]], [[0, 0]],
+                                     scheme="salient_to_nonsalient")

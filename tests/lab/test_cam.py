@@ -1,16 +1,15 @@
 """smix_lab.analysis.cam (tools/analysis/cam.py): class activation maps of timm checkpoints, the tool's pictures
 and summaries, and the models and inputs it refuses."""
-import argparse
 import json
 import os
 
 import pytest
 import timm
 import torch
-from tests._analysis_testlib import TinyLinearNet, assert_png, image_folder, resnet_checkpoint, save_checkpoint
 
 from smix_lab.analysis import cam  # noqa: E402
-from smix_timm.checkpoint import CheckpointError, load_timm_checkpoint, read_checkpoint
+from smix_timm.checkpoint import load_timm_checkpoint
+from tests._analysis_testlib import TinyLinearNet, assert_png, image_folder, resnet_checkpoint, save_checkpoint
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Built-in classification data (smix_lab.data.classification, tools/data/make_cls_data.py)."""
+"""Built-in classification data (smix_lab.data.classification, tools/data/make_cls_data.py); it never deletes
+or replaces a file it did not write or that changed, and checks every argument before writing."""
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ from smix_lab.data import classification as mcd
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SMALL = dict(num_classes=8, train_per_class=4, val_per_class=2, size=48, log=None)
+SMALL_CLS = dict(num_classes=2, train_per_class=2, val_per_class=1, size=16, log=None)
 
 
 def _pixels(root):
@@ -183,3 +185,66 @@ def test_object_area_sets_the_object_size(tmp_path):
                            str(tmp_path / "cli"), "--object-area", "0", "0.3", "--num-classes", "2"],
                           capture_output=True, text=True)
     assert done.returncode == 1 and "object_area must be (low, high) with 0 < low <= high <= 1" in done.stderr
+
+
+# ------------------------------------------------------------------------------------------ files it did not write
+def tool(name, *args):
+    script = os.path.join(ROOT, "tools", "data", name)
+    return subprocess.run([sys.executable, script, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def snapshot(root):
+    return {os.path.relpath(os.path.join(d, n), root): open(os.path.join(d, n), "rb").read()
+            for d, _, names in os.walk(root) for n in names}
+
+
+def test_cls_rerun_keeps_an_edited_image(tmp_path):
+    root = tmp_path / "cls"
+    mcd.make_cls_data(str(root), **SMALL_CLS)
+    image = root / "train" / mcd.class_name(0) / "00000.png"
+    image.write_bytes(b"my edit")
+    with pytest.raises(FileExistsError, match="changed since .*00000.png"):
+        mcd.make_cls_data(str(root), seed=1, **SMALL_CLS)
+    assert image.read_bytes() == b"my edit"
+
+
+@pytest.mark.parametrize("kwargs, expect", [
+    (dict(seed=-1), "seed must be an integer >= 0"),
+    (dict(size=10 ** 6), "size must be from 16 to 2048"),
+])
+def test_cls_checks_arguments_before_writing(tmp_path, kwargs, expect):
+    out = tmp_path / "cls"
+    with pytest.raises(ValueError, match=expect):
+        mcd.make_cls_data(str(out), **dict(SMALL_CLS, **kwargs))
+    assert not out.exists()
+    r = tool("make_cls_data.py", "--out", out, *[f"--{k}={v}" for k, v in kwargs.items()])
+    assert r.returncode != 0 and "Traceback" not in r.stderr and expect in r.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("reuse", [False, True])
+def test_cls_damaged_marker_is_one_line(tmp_path, reuse):
+    root = tmp_path / "cls"
+    mcd.make_cls_data(str(root), **SMALL_CLS)
+    (root / mcd.MARKER).write_text("{not json")
+    before = snapshot(root)
+    with pytest.raises(FileExistsError, match="cannot be read"):
+        mcd.make_cls_data(str(root), reuse=reuse, **SMALL_CLS)
+    assert snapshot(root) == before
+    r = tool("make_cls_data.py", "--out", root, "--num-classes", "2", "--train-per-class", "2", "--val-per-class",
+             "1", "--size", "16", *(["--reuse"] if reuse else []))
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "cannot be read" in r.stderr
+
+
+def test_cls_folder_of_the_earlier_version_is_checked_by_redrawing(tmp_path):
+    root = tmp_path / "cls"
+    mcd.make_cls_data(str(root), **SMALL_CLS)
+    os.remove(root / mcd.LEDGER)  # what the earlier version left: a marker, no ledger
+    mask = root / "masks" / "validation" / mcd.class_name(1) / "00000.png"
+    mask.write_bytes(b"edited")
+    with pytest.raises(FileExistsError, match="changed since .*00000.png"):
+        mcd.make_cls_data(str(root), seed=4, **SMALL_CLS)
+    assert mask.read_bytes() == b"edited"
+    mask.unlink()
+    mcd.make_cls_data(str(root), seed=4, **SMALL_CLS)
+    assert (root / mcd.LEDGER).is_file() and mask.is_file()

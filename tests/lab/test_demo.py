@@ -1,14 +1,16 @@
-"""make demo's pipeline at its smallest setting, end to end on CPU, and its reuse of finished stages."""
+"""smix_lab.demo (make demo, tools/demo.py): the pipeline at its smallest setting, end to end on CPU, its reuse
+of finished stages and of its own folders, and the checks of its options before any stage."""
 import os
 import re
 import subprocess
 import sys
 
 import pytest
+import torch
 from PIL import Image
 
-if os.environ.get("SMIX_NO_DET"):
-    pytest.skip("the demo needs the detection side (SMIX_NO_DET set)", allow_module_level=True)
+needs_det = pytest.mark.skipif(bool(os.environ.get("SMIX_NO_DET")),
+                               reason="the demo needs the detection side (SMIX_NO_DET set)")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -27,6 +29,7 @@ def table_rows(report: str, heading: str):
             and not line.startswith("| backbone") and not line.startswith("|---")]
 
 
+@needs_det
 def test_demo_smallest_end_to_end_and_reuse(tmp_path):
     out, data = tmp_path / "results", tmp_path / "data"
     first = run_demo(out, data)
@@ -56,6 +59,7 @@ def _demo_module():
     return runner
 
 
+@needs_det
 def test_demo_clears_only_stage_folders_it_made(tmp_path):
     """A stage folder is deleted only when it carries the demo's own mark."""
     demo = _demo_module()
@@ -73,6 +77,7 @@ def test_demo_clears_only_stage_folders_it_made(tmp_path):
     assert os.listdir(stage) == [demo.OWN_MARK]
 
 
+@needs_det
 def test_demo_reuses_its_voc_data_without_force(tmp_path):
     """The demo's data stage reruns make_voc_data into its own VOCdevkit without --force
     (it used to look for a marker name make_voc_data never wrote); a foreign folder stays refused."""
@@ -88,3 +93,34 @@ def test_demo_reuses_its_voc_data_without_force(tmp_path):
     args = demo.parse_args(["--smallest", "--out", str(tmp_path / "out2"), "--data", str(tmp_path / "d2"),
                             "--voc-root", str(foreign)])
     assert demo.Demo(args).make_data()["voc_root"] == str(foreign)  # a given VOCdevkit is read, never written
+
+
+# ------------------------------------------------------------------------------------------ checks before any stage
+def test_demo_refuses_gpus_the_machine_does_not_have(monkeypatch, capsys):
+    from smix_lab.demo import runner
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--gpus", "2"])
+    assert "--gpus 2 asks for 2 GPUs but this machine has 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--gpus", "0"])
+    assert runner.parse_args(["--gpus", "1"]).gpus == 1
+
+
+def test_demo_out_that_is_a_file_is_one_line(tmp_path):
+    out = tmp_path / "results"
+    out.write_text("a file")
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "demo.py"), "--out", str(out), "--data",
+                           str(tmp_path / "data")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith("demo: error: --out") and out.read_text() == "a file"
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("args", [["--epochs", "0"], ["--det-iters", "-1"], ["--seed", "-1"], ["-b", "7"]])
+def test_demo_checks_its_numbers_before_any_stage(args, capsys):
+    from smix_lab.demo import runner
+    with pytest.raises(SystemExit):
+        runner.parse_args(args)
+    assert "must be" in capsys.readouterr().err

@@ -4,17 +4,18 @@ import os
 
 import pytest
 import torch
+
+from smix_lab.analysis import fgsm  # noqa: E402
+from smix_timm.checkpoint import load_timm_checkpoint
 from tests._analysis_testlib import (
     assert_png,
     bright_dark_folder,
     bright_dark_linear,
+    folder_without_test_split,
     image_folder,
     resnet_checkpoint,
     save_checkpoint,
 )
-
-from smix_lab.analysis import fgsm  # noqa: E402
-from smix_timm.checkpoint import load_timm_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +103,33 @@ def test_errors(tmp_path, linear_case, capsys):
         fgsm.main([ckpt, "--data-dir", data, "--eps", "-1"])
     with pytest.raises(SystemExit):
         fgsm.main([ckpt])  # --data-dir is required
+
+
+# ------------------------------------------------------------------------------------------ checks before the work
+@pytest.fixture(scope="module")
+def case(tmp_path_factory):
+    """A folder with train/ and validation/ (no test/) and a linear checkpoint that fits it."""
+    return folder_without_test_split(tmp_path_factory.mktemp("checks"))
+
+
+def error_of(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    return err[-1] if err else ""
+
+
+def test_fgsm_refuses_a_missing_split_instead_of_reading_every_split(case, tmp_path, capsys):
+    data, ckpt = case
+    out = tmp_path / "out"
+    assert fgsm.main([ckpt, "--data-dir", data, "--split", "test", "--out", str(out), "-j", "0"]) == 2
+    assert 'no "test" split' in error_of(capsys) and not out.exists()
+    assert fgsm.main([ckpt, "--data-dir", data, "--split", "val", "--out", str(out), "-j", "0"]) == 0
+    assert "(validation)" in (out / "fgsm.md").read_text()  # the split actually read
+    assert "| 6 |" in (out / "fgsm.md").read_text()  # 6 validation images, not 6 + 4 training ones
+
+
+def test_fgsm_refuses_eps_that_is_not_a_finite_number(case, capsys):
+    data, ckpt = case
+    for eps in ("nan", "inf"):
+        with pytest.raises(SystemExit):
+            fgsm.main([ckpt, "--data-dir", data, "--eps", "1", eps])
+        assert "--eps values must be finite" in capsys.readouterr().err

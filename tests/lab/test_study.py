@@ -1,11 +1,13 @@
-"""Seed-study statistics and the resumable regime selection (baseline and CutMix on the built-in data)."""
+"""smix_lab.study: seed-study statistics (stats), the resumable regime selection (regime: baseline and CutMix on
+the built-in data), and the five-method study of a frozen plan (plan)."""
 import json
 import math
 import os
 
 import pytest
 
-from smix_lab.bench import regime
+from smix_lab.study import plan as study
+from smix_lab.study import regime
 from smix_lab.study.stats import T_975, mean_std, paired_difference
 
 
@@ -89,8 +91,6 @@ def test_selection_trains_each_run_once_and_continues_where_it_stopped(tmp_path,
 
 
 # ------------------------------------------------------------------------------------------ the study
-from smix_lab.bench import study  # noqa: E402
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -253,21 +253,3 @@ def test_the_frozen_plan_loads_and_its_methods_differ_only_in_mixing():
     assert rest[0]["epochs"] == plan["epochs"] and rest[0]["img_size"] == plan["data"]["size"]
     assert configs["saliencymix_ft"]["saliency_method"] == "frequency_tuned"
     assert configs["official"]["saliency_official"] is True and "cutmix" not in configs["saliencymix"]
-
-
-def test_progress_estimates_each_kind_of_run_at_its_own_mean(monkeypatch):
-    from smix_lab.bench import progress as progress_module
-    clock = iter([0.0, 600.0, 600.0, 660.0, 660.0, 660.0])
-    monkeypatch.setattr(progress_module.time, "time", lambda: next(clock))
-    lines = []
-    p = progress_module.Progress({"classify": 3, "transfer": 2}, lines.append, "study", parallel=2)
-    assert p.minutes_left() is None
-    p.finish(p.start("classify a", "classify"), True, "classify")        # 600 s
-    # 2 classify left at 600 s, 2 transfer not run yet (counted at the overall mean, 600 s), 2 at once
-    assert p.minutes_left() == pytest.approx(4 * 600 / 2 / 60)
-    p.finish(p.start("transfer a", "transfer"), True, "transfer")        # 60 s
-    p.finish(p.start("classify b", "classify"), False, "classify")       # read back: no time
-    assert p.minutes_left() == pytest.approx((1 * 600 + 1 * 60) / 2 / 60)
-    p.start("classify c", "classify")
-    assert lines == ["[study] 1/5: classify a", "[study] 2/5: transfer a, about 20 min left",
-                     "[study] 3/5: classify b, about 10 min left", "[study] 4/5: classify c, about 6 min left"]

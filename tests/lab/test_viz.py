@@ -4,11 +4,11 @@ import os
 
 import numpy as np
 import pytest
-from tests._analysis_testlib import assert_png, image_folder
 
+from smix_lab.analysis import visualize_mix as vm  # noqa: E402
 from smix_lab.analysis import viz
 from smix_timm import SCHEMES
-from smix_lab.analysis import visualize_mix as vm  # noqa: E402
+from tests._analysis_testlib import assert_png, image_folder
 
 
 def _inside(box, point):

@@ -1,14 +1,40 @@
-"""tools/data/make_voc_data.py (smix_lab.data.voc): deterministic, VOC layout, read by mmdet as is."""
+"""smix_lab.data.voc (tools/data/make_voc_data.py): deterministic, VOC layout, read by mmdet as is; it never
+deletes or replaces a file it did not write or that changed, and checks every argument before writing."""
 import filecmp
+import json
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
-from tests._mmdet_testlib import REPO, run_tool
 from PIL import Image
 
+from smix_lab.data import ledger as ledger_mod
 from smix_lab.data import voc as make_voc_data
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL_VOC = dict(num_train=2, num_test=1, size=(64, 64), progress=False)
+needs_mmdet = pytest.mark.skipif(bool(os.environ.get("SMIX_NO_DET")),
+                                 reason="detection side not installed (SMIX_NO_DET set)")
+
+
+def run_tool(args, cwd):
+    """Run ``python tools/...`` in a subprocess; return CompletedProcess."""
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", "2")
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def tool(name, *args):
+    script = str(REPO / "tools" / "data" / name)
+    return subprocess.run([sys.executable, script, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def snapshot(root):
+    return {os.path.relpath(os.path.join(d, n), root): open(os.path.join(d, n), "rb").read()
+            for d, _, names in os.walk(root) for n in names}
 
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
                "cat", "chair", "cow", "diningtable", "dog", "horse",
@@ -71,6 +97,7 @@ def _dataset(voc, year, split, test_mode=False):
         test_mode=test_mode)
 
 
+@needs_mmdet
 def test_mmdet_voc_dataset_reads_it(voc):
     n_objects, classes = 0, set()
     for year, split in (("VOC2007", "trainval"), ("VOC2007", "test"),
@@ -94,6 +121,7 @@ def test_mmdet_voc_dataset_reads_it(voc):
     assert n_objects >= 60 and len(classes) >= 15
 
 
+@needs_mmdet
 def test_boxes_are_tight(voc):
     """mmdet's box (XML - 1) bounds the object's pixels: its edges differ
     from the background just inside and match it just outside."""
@@ -107,6 +135,7 @@ def test_boxes_are_tight(voc):
     assert boxes == expected
 
 
+@needs_mmdet
 def test_voc_metric_scores_ground_truth_as_perfect(voc):
     """mmdet's test pipeline + VOCMetric on predictions equal to the ground
     truth give mAP 1.0 (and shifted boxes much less)."""
@@ -182,3 +211,108 @@ def test_bad_size(tmp_path):
     done = subprocess.run([sys.executable, script, "--out", str(tmp_path / "v"), "--size", "10x"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "use N or WxH" in done.stderr and "Traceback" not in done.stderr
+
+
+# ------------------------------------------------------------------------------------------ files it did not write
+def test_voc_rerun_keeps_a_users_image_with_a_colliding_id(tmp_path):
+    out = tmp_path / "VOCdevkit"
+    make_voc_data.generate(str(out), **SMALL_VOC)
+    mine = out / "VOC2007" / "JPEGImages" / "000001.jpg"
+    mine.write_bytes(b"my own photograph")
+    before = snapshot(out)
+    with pytest.raises(FileExistsError, match="VOC2007/JPEGImages/000001.jpg"):
+        make_voc_data.generate(str(out), seed=1, **SMALL_VOC)
+    assert snapshot(out) == before  # nothing deleted, no list overwritten
+
+
+def test_voc_rerun_keeps_an_edited_list(tmp_path):
+    out = tmp_path / "VOCdevkit"
+    make_voc_data.generate(str(out), **SMALL_VOC)
+    lst = out / "VOC2007" / "ImageSets" / "Main" / "trainval.txt"
+    lst.write_text("000001\n")
+    with pytest.raises(FileExistsError, match="changed since"):
+        make_voc_data.generate(str(out), seed=1, **SMALL_VOC)
+    assert lst.read_text() == "000001\n"
+
+
+def test_voc_rerun_replaces_its_own_unchanged_files(tmp_path):
+    out = tmp_path / "VOCdevkit"
+    make_voc_data.generate(str(out), num_train=3, num_test=2, size=(64, 64), progress=False)
+    (out / "VOC2007" / "JPEGImages" / "user.jpg").write_bytes(b"x")
+    make_voc_data.generate(str(out), seed=2, **SMALL_VOC)
+    assert sorted(os.listdir(out / "VOC2007" / "JPEGImages")) == ["000001.jpg", "000002.jpg", "000003.jpg",
+                                                                   "user.jpg"]
+    fresh = tmp_path / "fresh"
+    make_voc_data.generate(str(fresh), seed=2, **SMALL_VOC)
+    assert (out / "VOC2007/JPEGImages/000001.jpg").read_bytes() == \
+        (fresh / "VOC2007/JPEGImages/000001.jpg").read_bytes()
+
+
+def test_voc_force_never_replaces_a_file_that_is_there(tmp_path):
+    real = tmp_path / "VOCdevkit"
+    (real / "VOC2007" / "JPEGImages").mkdir(parents=True)
+    (real / "VOC2007" / "JPEGImages" / "000001.jpg").write_bytes(b"real VOC image")
+    with pytest.raises(FileExistsError, match="000001.jpg"):
+        make_voc_data.generate(str(real), force=True, **SMALL_VOC)
+    assert (real / "VOC2007" / "JPEGImages" / "000001.jpg").read_bytes() == b"real VOC image"
+
+
+def test_voc_interrupted_run_is_cleaned_up_on_the_next(tmp_path, monkeypatch):
+    out = tmp_path / "VOCdevkit"
+    real_draw, calls = make_voc_data.draw_image, []
+
+    def stops(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_draw(*args)
+
+    monkeypatch.setattr(make_voc_data, "draw_image", stops)
+    with pytest.raises(KeyboardInterrupt):
+        make_voc_data.generate(str(out), **SMALL_VOC)
+    monkeypatch.setattr(make_voc_data, "draw_image", real_draw)
+    make_voc_data.generate(str(out), **SMALL_VOC)
+    names = [n for _, _, files in os.walk(out) for n in files]
+    assert not [n for n in names if n.endswith(ledger_mod.TEMP_SUFFIX)]
+    assert len(make_voc_data.read_ledger(str(out / make_voc_data.LEDGER))) == len(make_voc_data._generated_files(
+        dict(num_train=2, num_test=1)))
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["--seed", "-1"], "--seed must be an integer >= 0"),
+    (["--size", "100000"], "sides from 64 to 4096"),
+    (["--num-train", "999999"], "at most 999999"),
+])
+def test_voc_cli_checks_arguments_before_writing(tmp_path, args, expect):
+    out = tmp_path / "v"
+    r = tool("make_voc_data.py", "--out", out, "--num-train", "2", "--num-test", "1", "--size", "64", *args)
+    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert expect in r.stderr.strip().splitlines()[-1]
+    assert not out.exists()
+
+
+def test_voc_damaged_marker_is_one_line_and_deletes_nothing(tmp_path):
+    out = tmp_path / "v"
+    make_voc_data.generate(str(out), **SMALL_VOC)
+    (out / make_voc_data.MARKER).write_text("{not json")
+    before = snapshot(out)
+    r = tool("make_voc_data.py", "--out", out, "--num-train", "2", "--num-test", "1", "--size", "64")
+    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "cannot be read" in r.stderr.strip().splitlines()[-1]
+    assert snapshot(out) == before
+
+
+def test_voc_folder_of_the_earlier_version_is_checked_by_redrawing(tmp_path):
+    out = tmp_path / "VOCdevkit"
+    make_voc_data.generate(str(out), **SMALL_VOC)
+    os.remove(out / make_voc_data.LEDGER)  # what version 1 left: a marker, no ledger
+    marker = json.loads((out / make_voc_data.MARKER).read_text())
+    (out / make_voc_data.MARKER).write_text(json.dumps(dict(marker, version=1)))
+    mine = out / "VOC2007" / "Annotations" / "000002.xml"
+    mine.write_text("<annotation>mine</annotation>")
+    with pytest.raises(FileExistsError, match="000002.xml"):
+        make_voc_data.generate(str(out), seed=5, **SMALL_VOC)
+    assert mine.read_text() == "<annotation>mine</annotation>"
+    mine.unlink()
+    make_voc_data.generate(str(out), seed=5, **SMALL_VOC)  # every other file is recognised as the earlier set's
+    assert (out / make_voc_data.LEDGER).is_file()

@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 
-from smix_lab.bench import study
+from smix_lab.study import plan as study
 
 
 def main(argv=None):

@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 
-from smix_lab.bench import regime
+from smix_lab.study import regime
 
 BASELINE_RECIPE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                                "configs", "timm", "tiny_cpu_baseline.yaml")  # this checkout's

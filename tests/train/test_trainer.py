@@ -10,15 +10,12 @@ import pytest
 import torch
 import yaml
 
-from smix_timm.train.cli import build_parser, check_args, mixing_on, parse_command_line
-from smix_timm.train.data import replace_crop_with_pad
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TRAIN = os.path.join(ROOT, "tools", "train.py")
 
 
-from smix_timm.train import trainer as train  # noqa: E402
 from smix_lab.data import classification as mcd  # noqa: E402
+from smix_timm.train import trainer as train  # noqa: E402
 
 # timm resnet18 at 32 px (stride-4 stem) is the cheapest real network; one epoch is 4 steps of 8
 FAST = dict(model="resnet18", img_size=32, b=8, vb=16, epochs=1, j=0, lr=0.05, warmup_epochs=0, log_interval=1)
@@ -268,66 +265,3 @@ def test_cli_error_is_one_line(tmp_path):
     r = run(["--data-dir", tmp_path / "nope"] + opts(), cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("train.py: error: data dir")
-
-
-def _args(**kw):
-    a = build_parser().parse_args(["--data-dir", "x"])
-    a.num_classes = 4
-    for k, v in kw.items():
-        setattr(a, k, v)
-    check_args(a)
-    return a
-
-
-def test_build_mixing_paths():
-    from timm.data import FastCollateMixup, Mixup
-    from timm.data.loader import PrefetchLoader
-
-    from smix_timm import FastCollateSaliencyMix, SaliencyMix
-    from smix_timm.train.options import build_mixing
-    cfg = dict(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
-    assert build_mixing(_args(), collate=True, **cfg) is None
-    assert type(build_mixing(_args(cutmix=1.0), collate=True, **cfg)) is FastCollateMixup
-    assert type(build_mixing(_args(cutmix=1.0), collate=False, **cfg)) is Mixup
-    collate = build_mixing(_args(saliencymix=1.0, mixup_prob=0.5), collate=True, **cfg)
-    assert isinstance(collate, FastCollateSaliencyMix) and collate.mix_prob == 0.5 and collate.mean == cfg["mean"]
-    # timm's PrefetchLoader forwards --mixup-off-epoch only to FastCollateMixup instances
-    loader = PrefetchLoader(torch.utils.data.DataLoader([], collate_fn=collate), device=torch.device("cpu"))
-    loader.mixup_enabled = False
-    assert collate.mixup_enabled is False
-    fn = build_mixing(_args(saliencymix=1.0, saliency_official=True), collate=False, **cfg)
-    assert type(fn) is SaliencyMix and fn.official and fn.std == cfg["std"]
-
-
-@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "configs", "timm", "*.yaml"))),
-                         ids=os.path.basename)
-def test_configs_parse(path):
-    import timm
-    with open(path) as f:
-        cfg = yaml.safe_load(f)
-    known = {a.dest for a in build_parser()._actions}
-    assert set(cfg) <= known, set(cfg) - known
-    args, _ = parse_command_line(["-c", path, "--data-dir", "x"])
-    check_args(args)
-    assert timm.is_model(args.model)
-    mixing = [k for k in ("saliencymix", "cutmix") if cfg.get(k)]
-    name = os.path.basename(path)
-    if "baseline" in name:
-        assert not mixing_on(args)
-    else:
-        assert len(mixing) == 1 and mixing[0] in name.replace("official", "saliencymix")
-
-
-@pytest.mark.parametrize("crop_mode", [None, "rkrr"])
-def test_train_pad_replaces_random_crop(data, crop_mode):
-    from timm.data import create_dataset, create_loader
-    from torchvision import transforms
-    ds = create_dataset("", root=data, split="train")
-    loader = create_loader(ds, input_size=(3, 32, 32), batch_size=8, is_training=True, train_crop_mode=crop_mode,
-                           device=torch.device("cpu"), num_workers=0)
-    replace_crop_with_pad(loader, 4, (3, 32, 32))
-    tfs = loader.dataset.transform.transforms
-    assert isinstance(tfs[0], transforms.RandomCrop) and tfs[0].padding == 4 and tfs[0].size == (32, 32)
-    assert not any("Resize" in type(t).__name__ for t in tfs)
-    x, _ = next(iter(loader))
-    assert x.shape == (8, 3, 32, 32)

@@ -2,10 +2,10 @@
 import pytest
 import timm
 import torch
-from _mmdet_testlib import TIMM_CFG, TIMM_TINY, TINY, build_model, load_config, write_timm_checkpoint
 
 import smix_mmdet
 from smix_mmdet import BackboneCoverageError, SmixTimmBackbone, TimmPretrainedInit, map_feature_keys
+from tests._mmdet_testlib import TIMM_CFG, TIMM_TINY, TINY, build_model, load_config, write_timm_checkpoint
 
 
 def timm_reference(model_name, state_dict, out_indices):
@@ -92,22 +92,6 @@ def test_wrapper_wrong_arch(tmp_path):
     msg = str(err.value)
     assert "model.backbone.model_name='resnet18'" in msg
     assert "model.layer1.2.conv1.weight" in msg  # missing in the ckpt
-
-
-def test_wrapper_checker_lists_features(tmp_path):
-    path, _ = write_timm_checkpoint(tmp_path, "convnext_atto", ema=False)
-    report = smix_mmdet.check_backbone(
-        TIMM_CFG, path, cfg_options={"model.backbone.model_name":
-                                     "convnext_atto",
-                                     "model.neck.in_channels":
-                                     [40, 80, 160, 320]})
-    assert report.ok, "\n".join(report.lines())
-    text = "\n".join(report.lines())
-    assert "channels [40, 80, 160, 320] at strides [4, 8, 16, 32]" in text
-    assert "model.stages_0.blocks.0.conv_dw.weight (40, 1, 7, 7) <- " \
-           "stages.0.blocks.0.conv_dw.weight" in text
-    assert "outside  head.norm.weight" in text
-    assert "head     head.fc.weight" in text
 
 
 def test_model_kwargs_guard():

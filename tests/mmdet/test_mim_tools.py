@@ -1,13 +1,14 @@
-"""End to end through mmdet's own tools: generated VOC data, a timm
-checkpoint, a few iterations of the tiny config, resume, test -> VOC mAP."""
+"""smix_mmdet.mim_tools and the programs on it (mmdet_train, mmdet_test): end to end through mmdet's own
+tools: generated VOC data, a timm checkpoint, a few iterations of the tiny config, resume, test -> VOC mAP;
+finding mmdet's tools and launching them distributed."""
 import re
 
 import pytest
 import torch
-from _mmdet_testlib import REPO, TINY, run_tool, write_timm_checkpoint
 
 from smix_mmdet.mim_tools import mim_tool, pop_nproc, tool_main
 from smix_mmdet.safe_load import allowed_global_names
+from tests._mmdet_testlib import REPO, TINY, run_tool, write_timm_checkpoint
 
 ITERS = ["train_cfg.max_iters=2", "train_cfg.val_interval=2",
          "default_hooks.checkpoint.interval=1",
@@ -86,35 +87,6 @@ def test_test_tool_prints_map(trained, empty_allowlist):
     # what mmdet's checkpoint pickles besides tensors is exactly allow-listed
     unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(saved)
     assert unsafe and set(unsafe) <= set(allowed_global_names())
-
-
-def _check_backbone_main():
-    from smix_mmdet.check_cli import main
-    return main
-
-
-def test_check_backbone_tool(trained, tmp_path, capsys):
-    root, ckpt, _, _ = trained
-    main = _check_backbone_main()
-    assert main([TINY, ckpt]) == 0
-    out = capsys.readouterr().out
-    assert "ok       layer4.1.bn2.running_var" in out
-    assert out.strip().splitlines()[-1].startswith("OK: 120/120")
-    bad, _ = write_timm_checkpoint(tmp_path, "resnet34", ema=False)
-    assert main([TINY, bad, "--problems-only"]) == 1
-    out = capsys.readouterr().out
-    assert "UNUSED   layer3.5.conv1.weight" in out
-    assert "ok       " not in out
-    assert main([TINY, str(tmp_path / "none.pth.tar")]) == 2
-    assert "does not exist" in capsys.readouterr().err
-
-
-def test_check_backbone_command_line(trained):
-    root, ckpt, _, _ = trained
-    out = run_tool([str(REPO / "tools" / "mmdet" / "check_backbone.py"), TINY, ckpt,
-                    "--problems-only"], cwd=root)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1].startswith("OK: 120/120")
 
 
 def test_mim_tools_are_found():

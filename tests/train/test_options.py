@@ -1,9 +1,12 @@
-"""The shared option checks (smix_timm.train.options) that the launcher and tools/train.py both run."""
+"""The shared option checks (smix_timm.train.options) that the launcher and tools/train.py both run, and the
+mixing object each set of options builds."""
 import argparse
 
 import pytest
+import torch
 
 from smix_timm.train import options as train_options
+from smix_timm.train.cli import build_parser, check_args
 from smix_timm.train.options import (
     SALIENCYMIX_DESTS,
     add_saliencymix_arguments,
@@ -90,25 +93,32 @@ def test_detail_choices_are_the_parser_s_choices():
         k: tuple(sorted(v)) for k, v in choices.items()}
 
 
-@pytest.mark.parametrize("yaml_text, message", [
-    ("saliencymix: [1.0]\n", "--saliencymix (YAML key saliencymix) takes one finite number >= 0"),
-    ("saliencymix: 1.0\nsaliency_scheme: nowhere\n", "--saliency-scheme (YAML key saliency_scheme) takes one of"),
-])
-def test_our_trainer_gets_the_same_checks(tmp_path, yaml_text, message):
-    """tools/train.py (smix_timm.train.cli) runs check_saliencymix_arguments: a UsageError of one line."""
-    from smix_timm.train.cli import check_args, parse_command_line
-    from smix_timm.train.errors import UsageError
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(yaml_text)
-    args, _ = parse_command_line(["-c", str(cfg), "--data-dir", str(tmp_path), "--model", "resnet18"])
-    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        check_args(args)
+# ------------------------------------------------------------------ the mixer each option set builds
+def _trainer_args(**kw):
+    """tools/train.py's parsed and checked arguments with these values."""
+    a = build_parser().parse_args(["--data-dir", "x"])
+    a.num_classes = 4
+    for k, v in kw.items():
+        setattr(a, k, v)
+    check_args(a)
+    return a
 
 
-def test_the_trainer_names_the_option_a_misspelled_yaml_key_meant(tmp_path, caplog):
-    from smix_timm.train.cli import build_parser, read_config
-    path = tmp_path / "c.yaml"
-    path.write_text("saliency_shceme: salient_to_salient\nlr: 0.1\n")
-    with caplog.at_level("WARNING"):
-        assert read_config(str(path), build_parser()) == {"lr": 0.1}
-    assert "saliency_shceme (did you mean saliency_scheme?)" in caplog.text
+def test_build_mixing_paths():
+    from timm.data import FastCollateMixup, Mixup
+    from timm.data.loader import PrefetchLoader
+
+    from smix_timm import FastCollateSaliencyMix, SaliencyMix
+    from smix_timm.train.options import build_mixing
+    cfg = dict(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    assert build_mixing(_trainer_args(), collate=True, **cfg) is None
+    assert type(build_mixing(_trainer_args(cutmix=1.0), collate=True, **cfg)) is FastCollateMixup
+    assert type(build_mixing(_trainer_args(cutmix=1.0), collate=False, **cfg)) is Mixup
+    collate = build_mixing(_trainer_args(saliencymix=1.0, mixup_prob=0.5), collate=True, **cfg)
+    assert isinstance(collate, FastCollateSaliencyMix) and collate.mix_prob == 0.5 and collate.mean == cfg["mean"]
+    # timm's PrefetchLoader forwards --mixup-off-epoch only to FastCollateMixup instances
+    loader = PrefetchLoader(torch.utils.data.DataLoader([], collate_fn=collate), device=torch.device("cpu"))
+    loader.mixup_enabled = False
+    assert collate.mixup_enabled is False
+    fn = build_mixing(_trainer_args(saliencymix=1.0, saliency_official=True), collate=False, **cfg)
+    assert type(fn) is SaliencyMix and fn.official and fn.std == cfg["std"]

@@ -8,11 +8,11 @@ import textwrap
 
 import pytest
 import torch
-from _mmdet_testlib import REPO, write_timm_checkpoint
 from torch import nn
 
 from smix_mmdet import CheckpointReadError, load_checkpoint_file
 from smix_mmdet.safe_load import allowed_global_names, safe_globals_list
+from tests._mmdet_testlib import REPO, write_timm_checkpoint
 
 
 class ToyModel(nn.Module):

@@ -1,5 +1,5 @@
 """tools/train.py when things go wrong around the training: distributed sums, old run folders, write faults,
-data that cannot be read (issue 22: R4, R8, R12, R13, R14)."""
+data that cannot be read."""
 import errno
 import glob
 import os
@@ -10,12 +10,12 @@ import tarfile
 import pytest
 import torch
 
+from smix_lab.data import classification as mcd
 from smix_timm import checkpoint as ckpt_io
 from smix_timm.train import trainer as train
-from smix_lab.data import classification as mcd
 from smix_timm.train.cli import build_parser
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TRAIN = os.path.join(ROOT, "tools", "train.py")
 FAST = ["--model", "resnet18", "--img-size", "32", "-b", "8", "-vb", "16", "--epochs", "1", "-j", "0", "--lr",
         "0.05", "--warmup-epochs", "0"]
@@ -43,7 +43,7 @@ def last_error_line(stderr):
     return stderr.strip().splitlines()[-1]
 
 
-# ------------------------------------------------------------------------------------------ R4
+# ------------------------------------------------------------------------------------------ distributed sums
 def test_eval_shards_count_every_image_once():
     data = list(range(13))
     shards = [train.EvalShard(data, rank, 2) for rank in range(2)]
@@ -66,6 +66,17 @@ def test_torchrun_counts_each_validation_image_once(data, tmp_path):
     assert abs(top1 * 13 / 100 - round(top1 * 13 / 100)) < 1e-3  # k of 13 images right, not k of 14
 
 
+# ------------------------------------------------------------------------------------------ old run folders
+def fake_run(folder, epochs=2):
+    os.makedirs(folder, exist_ok=True)
+    names = ["args.yaml", "summary.csv", "last.pth.tar", "model_best.pth.tar"] + \
+        [f"checkpoint-{e}.pth.tar" for e in range(epochs)]
+    for name in names:
+        with open(os.path.join(folder, name), "w") as f:
+            f.write("old run")
+    return names
+
+
 def test_overwrite_output_that_cannot_move_aside_is_one_line(tmp_path, monkeypatch):
     fake_run(tmp_path / "exp")
 
@@ -77,17 +88,6 @@ def test_overwrite_output_that_cannot_move_aside_is_one_line(tmp_path, monkeypat
         train.output_folder(folder_args(tmp_path, "--overwrite-output"), CONFIG, "a: 1\n")
     assert sorted(os.listdir(tmp_path / "exp")) == sorted(fake_run(tmp_path / "exp"))
     assert os.listdir(tmp_path) == ["exp"]  # no empty folder left beside it
-
-
-# ------------------------------------------------------------------------------------------ R8, R12
-def fake_run(folder, epochs=2):
-    os.makedirs(folder, exist_ok=True)
-    names = ["args.yaml", "summary.csv", "last.pth.tar", "model_best.pth.tar"] + \
-        [f"checkpoint-{e}.pth.tar" for e in range(epochs)]
-    for name in names:
-        with open(os.path.join(folder, name), "w") as f:
-            f.write("old run")
-    return names
 
 
 def test_overwrite_output_moves_the_whole_old_run_aside(tmp_path, caplog):
@@ -116,7 +116,7 @@ def test_a_run_with_a_checkpoint_is_offered_for_resume(tmp_path):
         train.output_folder(folder_args(tmp_path), CONFIG, "a: 1\n")
 
 
-# ------------------------------------------------------------------------------------------ R13
+# ------------------------------------------------------------------------------------------ write faults
 def test_output_that_is_a_file_is_one_line(data, tmp_path):
     (tmp_path / "out").write_text("a file")
     r = run(["--data-dir", data, "--output", tmp_path / "out", "--experiment", "x", *FAST], cwd=tmp_path)
@@ -183,25 +183,7 @@ def test_disk_full_in_a_later_epoch_names_the_last_resumable_one(data, tmp_path,
         assert len(f.read().strip().splitlines()) == 3  # header, epochs 0 and 1: no half row
 
 
-def test_failed_summary_append_is_cut_back(tmp_path):
-    path = tmp_path / "summary.csv"
-    path.write_text("epoch,loss\n0,1.0\n")
-    with pytest.raises(ckpt_io.OutputWriteError, match="disk is full"):
-        with ckpt_io.run_folder_writes(str(tmp_path), "summary.csv", appending=[str(path)]):
-            with open(path, "a") as f:
-                f.write("1,0.")
-                f.flush()
-                raise OSError(errno.ENOSPC, "No space left on device")
-    assert path.read_text() == "epoch,loss\n0,1.0\n"
-
-
-def test_other_errors_pass_through_the_write_guard(tmp_path):
-    with pytest.raises(KeyError):
-        with ckpt_io.run_folder_writes(str(tmp_path), "x"):
-            raise KeyError("not a write fault")
-
-
-# ------------------------------------------------------------------------------------------ R14
+# ------------------------------------------------------------------------------------------ data that cannot be read
 @pytest.mark.parametrize("case", ["empty", "not_a_tar", "tar_without_images"])
 def test_tar_data_that_is_not_an_image_archive(tmp_path, case):
     path = tmp_path / "data.tar"
@@ -230,22 +212,3 @@ def test_dataset_download_without_network_is_one_line(tmp_path, monkeypatch):
     with pytest.raises(train.UsageError, match="could not download torch/cifar10.*--dataset-download"):
         train.main(["--data-dir", str(tmp_path / "cifar"), "--dataset", "torch/cifar10", "--dataset-download",
                     "--output", str(tmp_path), *FAST])
-
-
-@pytest.mark.parametrize("kind, match", [
-    ("bogus/x", "has no prefix timm knows"),
-    ("tfds/cifar10", "needs the tensorflow_datasets package"),
-    ("wds/x", "needs the webdataset package"),
-])
-def test_dataset_prefix_unknown_or_without_its_package_is_one_line(kind, match, monkeypatch):
-    import importlib.util as util
-
-    from smix_timm.train.data import check_dataset_kind
-    from smix_timm.train.errors import UsageError
-    real = util.find_spec
-    monkeypatch.setattr(util, "find_spec", lambda name, *a: None if name in ("tensorflow_datasets", "webdataset")
-                        else real(name, *a))
-    with pytest.raises(UsageError, match=match):
-        check_dataset_kind(kind)
-    check_dataset_kind("")  # image folders
-    check_dataset_kind("torch/cifar10")

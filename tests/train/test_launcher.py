@@ -11,12 +11,11 @@ import yaml
 from timm.data import FastCollateMixup, Mixup
 
 from smix_timm import FastCollateSaliencyMix, SaliencyMix
-from smix_timm.train import launcher as timm_train
 from smix_timm.checkpoint import read_checkpoint
+from smix_timm.train import launcher as timm_train
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-STANDIN = os.path.join(HERE, "standin_timm_train.py")
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STANDIN = os.path.join(TESTS, "standin_timm_train.py")
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +195,7 @@ def test_mixing_on_flag_reads_as_on_and_saves_as_zero():
     assert type(restored) is float and restored == 0.0
 
 
-# ---------------------------------------------------------------- issue 22: edited scripts, contract errors
+# ---------------------------------------------------------------- edited scripts, contract errors
 def _edited(tmp_path, *replacements, name="edited_train.py"):
     """The stand-in with its text edited as a user might edit timm's script; each edit must apply."""
     with open(STANDIN) as f:
@@ -210,7 +209,7 @@ def _edited(tmp_path, *replacements, name="edited_train.py"):
 
 
 def _renamed_main_parser(tmp_path):
-    """R1's edit: the main parser renamed, timm's ``config_parser = parser = ...`` line kept."""
+    """A user's edit: the main parser renamed, timm's ``config_parser = parser = ...`` line kept."""
     source_path = _edited(tmp_path, ("config_parser = argparse", "config_parser = parser = argparse"))
     with open(source_path) as f:
         head, tail = f.read().split("parser = argparse.ArgumentParser(description=", 1)
@@ -221,7 +220,7 @@ def _renamed_main_parser(tmp_path):
 
 
 @pytest.mark.parametrize("extra", [["--saliencymix", "1.0"], ["--saliencymix", "1.0", "--cutmix", "1.0"], []])
-def test_r1_options_on_a_parser_the_script_does_not_parse_are_refused(launch, tmp_path, extra):
+def test_options_on_a_parser_the_script_does_not_parse_are_refused(launch, tmp_path, extra):
     """The config parser swallowed --saliencymix, so the run would train without SaliencyMix and exit 0."""
     with pytest.raises(timm_train.LauncherError) as err:
         launch(*extra, script=_renamed_main_parser(tmp_path))
@@ -240,7 +239,7 @@ _IMPORT_TIMM = ("import torch\n", "import torch\nimport timm.data\nimport timm.d
     ("timm.data.Mixup", ["--no-prefetcher"], SaliencyMix),
     ("timm.data.mixup.Mixup", ["--no-prefetcher", "--cutmix", "1.0"], SaliencyMix),
 ])
-def test_r2_module_attribute_routes_build_our_mixer(launch, tmp_path, caplog, route, extra, ours):
+def test_module_attribute_routes_build_our_mixer(launch, tmp_path, caplog, route, extra, ours):
     """`timm.data.X(...)` / `timm.data.mixup.X(...)` / `timm.data.create_loader(...)` get ours, not plain CutMix."""
     caplog.set_level("INFO")
     name = route.rsplit(".", 1)[1]
@@ -263,7 +262,7 @@ def test_r2_module_attribute_routes_build_our_mixer(launch, tmp_path, caplog, ro
     assert Mixup.__init__.__module__ == "timm.data.mixup"
 
 
-def test_r2_saliencymix_alone_through_timm_data_trains(launch, tmp_path):
+def test_saliencymix_alone_through_timm_data_trains(launch, tmp_path):
     """With --saliencymix alone this route died deep in numpy; now it trains with our collate."""
     script = _edited(tmp_path, _IMPORT_TIMM,
                      ("collate_fn = FastCollateMixup(", "collate_fn = timm.data.FastCollateMixup("),
@@ -273,7 +272,7 @@ def test_r2_saliencymix_alone_through_timm_data_trains(launch, tmp_path):
     assert read_outputs(tmp_path)[1]["epoch"] == 0
 
 
-def test_r2_a_reference_the_launcher_cannot_replace_stops_where_timm_s_class_is_built(launch, tmp_path):
+def test_a_reference_the_launcher_cannot_replace_stops_where_timm_s_class_is_built(launch, tmp_path):
     (tmp_path / "smix_r2_helper.py").write_text(
         "from timm.data import FastCollateMixup as Collate\n\ndef make_collate(**kwargs):\n"
         "    return Collate(**kwargs)\n")
@@ -285,7 +284,7 @@ def test_r2_a_reference_the_launcher_cannot_replace_stops_where_timm_s_class_is_
     assert not (tmp_path / "run" / "last.pth.tar").exists()
 
 
-def test_r2_training_without_our_mixer_stops_at_the_first_optimizer_step(launch, tmp_path):
+def test_training_without_our_mixer_stops_at_the_first_optimizer_step(launch, tmp_path):
     """A script with its own loader (no create_loader(is_training=True)) and no mixing object: stopped."""
     script = _edited(tmp_path, ("mixing = args.mixup > 0", "mixing = False and args.mixup > 0"),
                      ("train_loader = create_loader(train_set, is_training=True",
@@ -295,7 +294,7 @@ def test_r2_training_without_our_mixer_stops_at_the_first_optimizer_step(launch,
     assert not (tmp_path / "run" / "last.pth.tar").exists()
 
 
-def test_r2_a_main_that_never_calls_parse_args_is_stopped(launch, tmp_path):
+def test_a_main_that_never_calls_parse_args_is_stopped(launch, tmp_path):
     script = _edited(tmp_path, ("    args, args_text = _parse_args()\n",
                                 "    args, args_text = parser.parse_args(), ''\n"))
     with pytest.raises(timm_train.LauncherError, match="without calling its module-level _parse_args()"):
@@ -303,7 +302,7 @@ def test_r2_a_main_that_never_calls_parse_args_is_stopped(launch, tmp_path):
     assert not (tmp_path / "run" / "last.pth.tar").exists()
 
 
-def test_r10_yaml_value_outside_its_choices_stops_before_anything_is_built(launch, tmp_path):
+def test_yaml_value_outside_its_choices_stops_before_anything_is_built(launch, tmp_path):
     cfg = tmp_path / "smix.yaml"
     cfg.write_text("saliencymix: 1.0\nsaliency_scheme: nowhere\n")
     with pytest.raises(timm_train.LauncherError, match=r"--saliency-scheme \(YAML key saliency_scheme\) takes one "
@@ -312,7 +311,7 @@ def test_r10_yaml_value_outside_its_choices_stops_before_anything_is_built(launc
     assert not (tmp_path / "run").exists()
 
 
-def test_r10_parse_args_returning_a_bare_namespace_is_refused(launch, tmp_path):
+def test_parse_args_returning_a_bare_namespace_is_refused(launch, tmp_path):
     script = _edited(tmp_path, ("    return args, yaml.safe_dump(vars(args))\n", "    return args\n"),
                      ("    args, args_text = _parse_args()\n", "    args = _parse_args()\n    args_text = ''\n"))
     with pytest.raises(timm_train.LauncherError, match=r"_parse_args\(\) returned Namespace, not \(args, args_text\)"):
@@ -324,14 +323,14 @@ def test_r10_parse_args_returning_a_bare_namespace_is_refused(launch, tmp_path):
     ("parser.add_argument('--saliencymix', type=float, default=0.0)", "--saliencymix"),
     ("parser.add_argument('--smix-method', dest='saliency_method')", "dest=saliency_method"),
 ])
-def test_r10_a_script_that_defines_our_options_is_refused(launch, tmp_path, option, clash):
+def test_a_script_that_defines_our_options_is_refused(launch, tmp_path, option, clash):
     script = _edited(tmp_path, ("\n\ndef _parse_args():", f"\n{option}\n\n\ndef _parse_args():"))
     with pytest.raises(timm_train.LauncherError, match=f"already defines {clash}, which the launcher adds") as err:
         launch("--saliencymix", "1.0", script=script)
     assert "stand-in for timm's train.py" in str(err.value)
 
 
-def test_r10_positional_arguments_follow_timm_s_signature(launch, tmp_path):
+def test_positional_arguments_follow_timm_s_signature(launch, tmp_path):
     script = _edited(tmp_path, ("collate_fn = FastCollateMixup(**timm_kwargs)",
                                 "collate_fn = FastCollateMixup(args.mixup, args.cutmix, args.cutmix_minmax, "
                                 "args.mixup_prob, args.mixup_switch_prob, args.mixup_mode, True, args.smoothing, "
@@ -343,14 +342,14 @@ def test_r10_positional_arguments_follow_timm_s_signature(launch, tmp_path):
     assert (mixer.mixup_alpha, mixer.switch_prob, mixer.label_smoothing, mixer.num_classes) == (0.4, 0.25, 0.2, 4)
 
 
-def test_r10_arguments_timm_s_class_does_not_take_either_are_refused(launch, tmp_path):
+def test_arguments_timm_s_class_does_not_take_either_are_refused(launch, tmp_path):
     script = _edited(tmp_path, ("collate_fn = FastCollateMixup(**timm_kwargs)",
                                 "collate_fn = FastCollateMixup(**timm_kwargs, no_such_keyword=1)"))
     with pytest.raises(timm_train.LauncherError, match=r"calls FastCollateMixup\(\.\.\.\) with arguments that timm"):
         launch("--saliencymix", "1.0", "--epochs", "0", script=script)
 
 
-def test_r11_a_misspelled_yaml_key_is_reported(launch, tmp_path, caplog):
+def test_a_misspelled_yaml_key_is_reported(launch, tmp_path, caplog):
     cfg = tmp_path / "smix.yaml"
     cfg.write_text("saliencymix: 1.0\nsaliency_shceme: salient_to_salient\n")
     plugin = launch("-c", cfg, "--epochs", "0")
@@ -367,7 +366,7 @@ def test_r11_a_misspelled_yaml_key_is_reported(launch, tmp_path, caplog):
     ("saliencymix: 1.0\nmixup_prob: [0.5]\n",
      "--mixup-prob (YAML key mixup_prob) takes one finite number; got the list [0.5]"),
 ])
-def test_r14_a_yaml_value_of_the_wrong_type_is_one_line(tmp_path, data, yaml_text, message):
+def test_a_yaml_value_of_the_wrong_type_is_one_line(tmp_path, data, yaml_text, message):
     cfg = tmp_path / "smix.yaml"
     cfg.write_text(yaml_text)
     r = run_cli([STANDIN, "-c", cfg, "--data-dir", data, "--output", tmp_path], cwd=tmp_path)
@@ -376,7 +375,7 @@ def test_r14_a_yaml_value_of_the_wrong_type_is_one_line(tmp_path, data, yaml_tex
     assert not (tmp_path / "run").exists()
 
 
-def test_r2_our_collate_left_out_of_the_training_loader_is_stopped(launch, tmp_path):
+def test_our_collate_left_out_of_the_training_loader_is_stopped(launch, tmp_path):
     script = _edited(tmp_path, ("train_loader = create_loader(train_set, is_training=True, collate_fn=collate_fn",
                                 "train_loader = create_loader(train_set, is_training=True, collate_fn=None"))
     with pytest.raises(timm_train.LauncherError, match="built FastCollateSaliencyMix but created its training loader "

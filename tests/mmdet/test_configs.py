@@ -3,7 +3,8 @@ import os
 
 import pytest
 import torch
-from _mmdet_testlib import CONFIG_DIR, CONFIGS, build_model, load_config
+
+from tests._mmdet_testlib import CONFIG_DIR, CONFIGS, build_model, load_config
 
 EXPECTED = {
     "faster-rcnn_r50_fpn_smix_voc0712.py",
