@@ -50,7 +50,8 @@ setup(
     if os.path.exists(os.path.join(HERE, "README.md")) else "",
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
-    packages=find_packages(include=["smix_timm", "smix_timm.*", "smix_mmdet", "smix_mmdet.*", "smix_lab", "smix_lab.*"]),
+    packages=find_packages(include=["smix_timm", "smix_timm.*", "smix_mmdet", "smix_mmdet.*",
+                               "smix_lab", "smix_lab.*"]),
     package_data={"smix_timm.saliency": ["fine_grained_kernel.c", "batch_kernel.c", "simd_dispatch.h"]},
     ext_modules=[Extension(
         "smix_timm.saliency._fine_grained",

@@ -18,15 +18,3 @@ __all__ = [
     "box_around", "patch_size", "saliency_boxes",
 ]
 
-
-def _warn_if_no_cv2_saliency() -> None:
-    """Say at import time when cv2.saliency is missing (the torch detectors still work)."""
-    import warnings
-    try:
-        require_cv2_saliency()
-    except ImportError as err:
-        warnings.warn(f"smix_timm: {err}. The OpenCV reference backend and official=True need it.",
-                      RuntimeWarning, stacklevel=2)
-
-
-_warn_if_no_cv2_saliency()

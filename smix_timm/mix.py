@@ -309,7 +309,7 @@ class SaliencyMix(_SaliencyMixing):
     Args:
         mixup_alpha, cutmix_alpha, cutmix_minmax, prob, switch_prob, mode, correct_lam,
         label_smoothing, num_classes, multi_label: timm's ``Mixup`` arguments, same meaning, order and
-            defaults (tests/test_mix_timm_contract.py checks them against the installed timm);
+            defaults (tests/test_mix.py checks them against the installed timm);
             ``multi_label=True`` takes dense (B, num_classes) targets and needs timm >= 1.0.31.
         saliencymix_alpha: > 0 turns SaliencyMix on, lambda ~ Beta(alpha, alpha) (paper: 1.0).
         method: saliency detector: 'fine_grained' (the paper's, bit-exact with OpenCV),

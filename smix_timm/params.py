@@ -56,7 +56,7 @@ def _randint(rng, low, high) -> np.ndarray:
     """Uniform integers in [low, high) (arrays broadcast), drawn one after the other in C order.
 
     An array of bounds consumes the stream exactly as the same number of scalar calls would (checked
-    for numpy's Generator and RandomState in tests/test_stages.py), so timm's per-sample ``randint``
+    for numpy's Generator and RandomState in tests/test_params.py), so timm's per-sample ``randint``
     order is kept without a Python step per sample.
     """
     draw = rng.integers if isinstance(rng, np.random.Generator) else rng.randint

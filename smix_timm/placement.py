@@ -6,8 +6,8 @@ sample itself; both have the same size.
 
 Patch size uses CutMix's formula (timm's ``rand_bbox``): side ``int(H * sqrt(1 - lam))``
 by ``int(W * sqrt(1 - lam))``, computed in float64 (timm computes it in the lambda's own dtype, so a
-float32 lambda can give a side one pixel apart from timm's in a few cases per million). Around a peak the paper centres the patch "if
-possible, or keeping the peak on the selected patch" (sec. 3.1):
+float32 lambda can give a side one pixel apart from timm's in a few cases per million). Around a peak
+the paper centres the patch "if possible, or keeping the peak on the selected patch" (sec. 3.1):
 
 - ``border='shift'`` (default): the patch keeps its full size and is shifted
   inside the image; the peak stays on the patch.

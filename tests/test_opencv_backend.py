@@ -58,3 +58,34 @@ def test_frequency_tuned_peaks_on_the_patch_of_another_colour():
     row, col = divmod(int(out.argmax()), 32)
     assert float(out.max()) == 1.0 and 8 <= row < 14 and 20 <= col < 26
     assert float(out[8:14, 20:26].mean()) > 0.5 > float(out[:4, :8].mean())
+
+
+def test_missing_cv2_saliency_warns_at_first_use_not_at_import():
+    import subprocess
+    import sys
+    import textwrap
+    script = textwrap.dedent("""
+        import warnings
+        import cv2
+        del cv2.saliency  # as when plain opencv-python shadows opencv-contrib
+        warnings.simplefilter("error")
+        import smix_timm
+        from smix_timm import SaliencyMix
+        SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0)  # the torch detectors need no OpenCV
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, backend="opencv")
+            SaliencyMix(mixup_alpha=0.0, saliencymix_alpha=1.0, backend="opencv")
+        assert len(caught) == 1, [str(w.message) for w in caught]
+        message = str(caught[0].message)
+        assert "cv2.saliency" in message and "backend='opencv'" in message and "pip install" in message
+        try:
+            smix_timm.require_cv2_saliency()
+        except ImportError as err:
+            assert "opencv-contrib" in str(err)
+        else:
+            raise AssertionError("require_cv2_saliency passed without cv2.saliency")
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]

@@ -65,13 +65,28 @@ DISTRACTOR_COUNT = (3, 7)
 
 # Scenes. "salient_object": one salient object among smaller, fainter distractors (the detector finds
 # the object by construction). "decoys": the control where saliency misleads: 2-3 distractors larger
-# than the standard ones, opaque, black or white with a hard-edged checker inside, and the object
-# drawn at low contrast (a soft-edged blend of 25-40 % into the background).
+# than the standard ones, opaque rectangular blocks (no class's shape, so they carry no label), black
+# or white with a hard-edged checker inside, and the object drawn at lower contrast (a soft-edged blend
+# into the background, DECOY_OBJECT_ALPHA; BENCHMARKS.md says how that range was chosen).
 SCENES = ("salient_object", "decoys")
 DECOY_AREA = (0.06, 0.14)
 DECOY_COUNT = (2, 3)
-DECOY_OBJECT_ALPHA = (0.25, 0.40)
+DECOY_OBJECT_ALPHA = (0.45, 0.60)
 DECOY_TRIES = 20                # places tried per decoy to keep it off the object's box
+
+
+def decoy_parameters(object_alpha=DECOY_OBJECT_ALPHA) -> Dict:
+    """The "decoys" scene's settings, written into the data set's marker so a set drawn with other
+    settings is never reused as this one.
+
+    Args:
+        object_alpha: (low, high) range of the object's blend into the background.
+
+    Returns:
+        A JSON-ready dict: decoy shape, area and count ranges, and the object's blend range.
+    """
+    return dict(decoy_shape="block", decoy_area=list(DECOY_AREA), decoy_count=list(DECOY_COUNT),
+                object_alpha=[float(a) for a in object_alpha])
 
 
 def class_attributes(index: int) -> Dict[str, str]:
@@ -178,22 +193,21 @@ def _overlaps(a, b) -> bool:
 
 
 def _draw_decoys(img: np.ndarray, rng: np.random.Generator, avoid) -> None:
-    """Paint the "decoys" scene's distractors into ``img`` (float HxWx3, in place): opaque shapes,
-    black or white, with a one- or two-pixel checker of the opposite tone inside (hard edges), each
-    placed off the object's box ``avoid`` (y0, x0, h, w) when one of ``DECOY_TRIES`` places is."""
+    """Paint the "decoys" scene's distractors into ``img`` (float HxWx3, in place): opaque rectangular
+    blocks, black or white, with a one- or two-pixel checker of the opposite tone inside (hard edges),
+    each placed off the object's box ``avoid`` (y0, x0, h, w) when one of ``DECOY_TRIES`` places is."""
     size = img.shape[0]
     for _ in range(int(rng.integers(DECOY_COUNT[0], DECOY_COUNT[1] + 1))):
         for _ in range(DECOY_TRIES):
             y0, x0, h, w = _place(size, DECOY_AREA, rng)
             if not _overlaps((y0, x0, h, w), avoid):
                 break
-        m = _shape_mask(SHAPES[int(rng.integers(len(SHAPES)))], h, w, rng)
         dark = bool(rng.integers(2))
         cell = int(rng.integers(1, 3))
         yy, xx = np.mgrid[0:h, 0:w]
         checker = (yy // cell + xx // cell) % 2 == 0
         tone = np.where(checker, 15.0 if dark else 245.0, 120.0 if dark else 140.0)
-        img[y0:y0 + h, x0:x0 + w][m] = tone[m][:, None]
+        img[y0:y0 + h, x0:x0 + w] = tone[..., None]
 
 
 def _soft_edges(mask: np.ndarray) -> np.ndarray:
@@ -204,7 +218,7 @@ def _soft_edges(mask: np.ndarray) -> np.ndarray:
 
 
 def render_image(label: int, size: int, rng: np.random.Generator, object_area=OBJECT_AREA,
-                 scene: str = "salient_object"):
+                 scene: str = "salient_object", object_alpha=DECOY_OBJECT_ALPHA):
     """One image of class ``label``: returns (uint8 HxWx3 RGB, bool HxW object mask, colour name).
 
     Args:
@@ -214,6 +228,7 @@ def render_image(label: int, size: int, rng: np.random.Generator, object_area=OB
         object_area: the range the object's box area is drawn from, as fractions of the image.
         scene: one of ``SCENES`` (see there); "salient_object" draws exactly what it drew before
             the option existed.
+        object_alpha: "decoys" only: the (low, high) range the object's blend is drawn from.
     """
     attrs = class_attributes(label)
     img = _background(size, rng)
@@ -223,7 +238,7 @@ def render_image(label: int, size: int, rng: np.random.Generator, object_area=OB
         m = _shape_mask(attrs["shape"], h, w, rng, angle=rng.uniform(-MAX_ROTATION, MAX_ROTATION))
         colour_name, colour = COLOURS[int(rng.integers(len(COLOURS)))]
         tex = _texture(attrs["texture"], h, w, rng)
-        alpha = rng.uniform(*DECOY_OBJECT_ALPHA) * _soft_edges(m)[..., None]
+        alpha = rng.uniform(*object_alpha) * _soft_edges(m)[..., None]
         region = img[y0:y0 + h, x0:x0 + w]
         region[:] = (1 - alpha) * region + alpha * (np.array(colour, float)[None, None, :] * tex[..., None])
         mask = np.zeros((size, size), bool)
@@ -333,6 +348,7 @@ def make_cls_data(
         size: int = 64,
         object_area=OBJECT_AREA,
         scene: str = "salient_object",
+        object_alpha=None,
         force: bool = False,
         reuse: bool = False,
         log: Optional[Callable[[str], None]] = print,
@@ -353,6 +369,8 @@ def make_cls_data(
             larger objects make a random CutMix box hit the object more often.
         scene: one of ``SCENES``: "salient_object" (default) or "decoys", the control where the
             distractors are more salient than the object (BENCHMARKS.md, the study's control arm).
+        object_alpha: "decoys" only: (low, high) blend of the object into the background, 0 < low <=
+            high <= 1 (default ``DECOY_OBJECT_ALPHA``); lower is fainter.
         force: allow writing into a non-empty folder this tool did not make (see ``_check_out``).
         reuse: if ``out`` already holds a complete set made with the same parameters, keep it.
         log: progress lines go here (None: quiet).
@@ -382,10 +400,16 @@ def make_cls_data(
         raise ValueError(f"object_area must be (low, high) with 0 < low <= high <= 1, got {object_area}")
     if scene not in SCENES:
         raise ValueError(f"scene must be one of {', '.join(SCENES)}, got {scene!r}")
+    if object_alpha is not None and scene != "decoys":
+        raise ValueError(f"object_alpha is a setting of the 'decoys' scene; scene {scene!r} draws the object opaque")
+    object_alpha = [float(a) for a in (DECOY_OBJECT_ALPHA if object_alpha is None else object_alpha)]
+    if len(object_alpha) != 2 or not 0.0 < object_alpha[0] <= object_alpha[1] <= 1.0:
+        raise ValueError(f"object_alpha must be (low, high) with 0 < low <= high <= 1, got {object_alpha}")
     params = dict(format=FORMAT, seed=int(seed), num_classes=int(num_classes), train_per_class=int(train_per_class),
                   val_per_class=int(val_per_class), size=int(size), object_area=object_area)
     if scene != "salient_object":  # the marker of a default set stays as it was before scenes existed
         params["scene"] = scene
+        params["scene_parameters"] = decoy_parameters(object_alpha)
     marker = os.path.join(out, MARKER)
     if reuse and os.path.isfile(marker):
         try:
@@ -423,6 +447,7 @@ def _files(params: Dict, log=None):
     per_split = (int(params["train_per_class"]), int(params["val_per_class"]))
     object_area = [float(a) for a in params["object_area"]]
     scene = params.get("scene", "salient_object")
+    object_alpha = params.get("scene_parameters", {}).get("object_alpha", DECOY_OBJECT_ALPHA)
     classes = [class_name(i) for i in range(num_classes)]
     images = {}
     t0 = time.time()
@@ -433,7 +458,7 @@ def _files(params: Dict, log=None):
         for label, cname in enumerate(classes):
             for i in range(per_class):
                 rng = np.random.default_rng([seed, split_idx, label, i])
-                img, mask, colour = render_image(label, size, rng, object_area, scene)
+                img, mask, colour = render_image(label, size, rng, object_area, scene, object_alpha)
                 fname = f"{i:05d}.png"
                 for rel, picture in ((f"{split}/{cname}/{fname}", Image.fromarray(img, "RGB")),
                                      (f"masks/{split}/{cname}/{fname}",
@@ -448,7 +473,7 @@ def _files(params: Dict, log=None):
                 if log and (done % step == 0 or done == total):
                     log(f"[make_cls_data] {split}: {done}/{total} images ({time.time() - t0:.1f}s)")
     base = {k: params[k] for k in ("format", "seed", "num_classes", "train_per_class", "val_per_class", "size",
-                                   "object_area", "scene") if k in params}
+                                   "object_area", "scene", "scene_parameters") if k in params}
     yield ANNOTATIONS, json.dumps(dict(base, classes=classes,
                                        class_attributes=[class_attributes(i) for i in range(num_classes)],
                                        box_format="xyxy, pixels, x1/y1 exclusive", images=images)).encode()

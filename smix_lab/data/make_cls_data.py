@@ -8,7 +8,7 @@ What the images hold and how they are laid out: smix_lab/data/classification.py.
 import argparse
 import sys
 
-from smix_lab.data.classification import MAX_CLASSES, OBJECT_AREA, SCENES, make_cls_data
+from smix_lab.data.classification import DECOY_OBJECT_ALPHA, MAX_CLASSES, OBJECT_AREA, SCENES, make_cls_data
 
 
 def main(argv=None):
@@ -24,6 +24,9 @@ def main(argv=None):
     p.add_argument("--scene", choices=SCENES, default="salient_object",
                    help="salient_object: one salient object among faint distractors (default); decoys: the control "
                         "where larger, high-contrast distractors outshine a low-contrast object")
+    p.add_argument("--object-alpha", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                   help="--scene decoys only: the range of the object's blend into the background (default "
+                        f"{DECOY_OBJECT_ALPHA[0]} {DECOY_OBJECT_ALPHA[1]}; lower is fainter)")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty folder this tool did not make, when it has no train/, validation/, "
                         "masks/ or annotations.json (nothing there is deleted or replaced)")
@@ -31,7 +34,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     try:
         make_cls_data(a.out, seed=a.seed, num_classes=a.num_classes, train_per_class=a.train_per_class,
-                      val_per_class=a.val_per_class, size=a.size, object_area=a.object_area, scene=a.scene, force=a.force,
+                      val_per_class=a.val_per_class, size=a.size, object_area=a.object_area, scene=a.scene,
+                      object_alpha=a.object_alpha, force=a.force,
                       reuse=a.reuse)
     except (FileExistsError, ValueError) as e:
         sys.exit(f"make_cls_data.py: error: {e}")

@@ -248,3 +248,68 @@ def test_cls_folder_of_the_earlier_version_is_checked_by_redrawing(tmp_path):
     mask.unlink()
     mcd.make_cls_data(str(root), seed=4, **SMALL_CLS)
     assert (root / mcd.LEDGER).is_file() and mask.is_file()
+
+
+def _fine_grained_peak_on_object(scene, count=60):
+    """Share of images of ``scene`` whose fine_grained saliency peak lies on the object (32 px, objects 20-60 %)."""
+    import torch
+
+    from smix_timm import saliency_map
+    images, masks = zip(*[mcd.render_image(i % 10, 32, np.random.default_rng([7, i]), (0.2, 0.6), scene)[:2]
+                          for i in range(count)])
+    maps = saliency_map(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), "fine_grained")
+    peaks = maps.reshape(count, -1).argmax(1).numpy()
+    return float(np.stack(masks).reshape(count, -1)[np.arange(count), peaks].mean())
+
+
+def test_decoys_scene_misleads_the_saliency_peak():
+    """The control's point: on "decoys" the detector's peak falls on the object far less often than on the
+    default scene (and less often than a random pixel would: the objects cover ~23 % of these images)."""
+    default, decoys = _fine_grained_peak_on_object("salient_object"), _fine_grained_peak_on_object("decoys")
+    assert decoys < 0.15 and decoys < default / 2, (default, decoys)
+
+
+def test_decoys_are_opaque_blocks_off_the_object_and_the_object_is_blended():
+    rng_seed = [3, 1]
+    faint, mask, _ = mcd.render_image(2, 32, np.random.default_rng(rng_seed), (0.2, 0.6), "decoys", (0.3, 0.3))
+    solid, mask2, _ = mcd.render_image(2, 32, np.random.default_rng(rng_seed), (0.2, 0.6), "decoys", (1.0, 1.0))
+    assert np.array_equal(mask, mask2) and mask.any()
+    assert np.array_equal(faint[~mask], solid[~mask])  # the blend changes the object's pixels only
+    extreme = (faint <= 15).all(-1) | (faint >= 245).all(-1)  # the decoys' checker tones
+    assert extreme.sum() >= 10 and not (extreme & mask).any()
+    background = mcd.render_image(2, 32, np.random.default_rng(rng_seed), (0.2, 0.6), "decoys", (1e-6, 1e-6))[0]
+    lift = np.abs(faint.astype(float) - background)[mask].mean() / np.abs(solid.astype(float) - background)[mask].mean()
+    assert 0.2 < lift < 0.45  # a 30 % blend moves the object's pixels about 30 % of the opaque way
+
+
+def test_decoys_settings_are_in_the_marker_and_another_blend_is_redrawn(tmp_path):
+    root = str(tmp_path / "decoys")
+    mcd.make_cls_data(root, scene="decoys", object_alpha=(0.5, 0.6), **SMALL_CLS)
+    with open(os.path.join(root, mcd.MARKER)) as f:
+        marker = json.load(f)
+    assert marker["scene"] == "decoys" and marker["scene_parameters"]["object_alpha"] == [0.5, 0.6]
+    assert marker["scene_parameters"]["decoy_shape"] == "block"
+    before = _pixels(root)
+    msgs = []
+    mcd.make_cls_data(root, scene="decoys", object_alpha=(0.5, 0.6), reuse=True, **dict(SMALL_CLS, log=msgs.append))
+    assert any("reusing" in m for m in msgs)
+    msgs.clear()
+    mcd.make_cls_data(root, scene="decoys", object_alpha=(0.9, 1.0), reuse=True, **dict(SMALL_CLS, log=msgs.append))
+    assert not any("reusing" in m for m in msgs)
+    after = _pixels(root)
+    assert any(not np.array_equal(before[p], after[p]) for p in before)
+    defaults = str(tmp_path / "default-blend")
+    assert mcd.make_cls_data(defaults, scene="decoys", **SMALL_CLS)["scene_parameters"]["object_alpha"] == \
+        list(mcd.DECOY_OBJECT_ALPHA)
+
+
+@pytest.mark.parametrize("kwargs, expect", [
+    (dict(object_alpha=(0.5, 0.6)), "object_alpha is a setting of the 'decoys' scene"),
+    (dict(scene="decoys", object_alpha=(0.7, 0.6)), "object_alpha must be"),
+    (dict(scene="decoys", object_alpha=(0.0, 0.6)), "object_alpha must be"),
+])
+def test_object_alpha_is_checked_before_writing(tmp_path, kwargs, expect):
+    out = tmp_path / "cls"
+    with pytest.raises(ValueError, match=expect):
+        mcd.make_cls_data(str(out), **dict(SMALL_CLS, **kwargs))
+    assert not out.exists()

@@ -40,7 +40,7 @@ def test_demo_smallest_end_to_end_and_reuse(tmp_path):
     maps = {row.split("|")[1].strip(): float(row.split("|")[2]) for row in table_rows(report, "## Detection")}
     assert set(maps) == {"saliencymix", "baseline"} and all(0 <= v <= 100 for v in maps.values())
     assert not re.search(r"\bnan\b|TODO|XXX", report, re.IGNORECASE)
-    assert "tools/train.py" in report and "mmdet_train.py" in report and "mmdet_test.py" in report
+    assert "-m smix_timm.train" in report and "smix_mmdet.mmdet_train" in report and "smix_mmdet.mmdet_test" in report
     pngs = sorted(p for p in os.listdir(out / "pictures") if p.endswith(".png"))
     assert {"training_curves.png", "detections.png"} <= set(pngs) and len(pngs) >= 3
     for name in pngs:

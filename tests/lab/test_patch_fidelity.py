@@ -9,8 +9,13 @@ import pytest
 from PIL import Image
 
 from smix_lab.analysis import fidelity_report, patch_fidelity
-from smix_lab.analysis.annotated import (AnnotatedImage, AnnotationError, boxes_to_mask, check_has_objects,
-                                         read_annotated)
+from smix_lab.analysis.annotated import (
+    AnnotatedImage,
+    AnnotationError,
+    boxes_to_mask,
+    check_has_objects,
+    read_annotated,
+)
 from smix_lab.data.classification import make_cls_data
 from smix_lab.data.voc import generate
 from smix_lab.study.stats import mean_interval, wilson_interval

@@ -10,6 +10,8 @@ from smix_lab.study import plan as study
 from smix_lab.study import regime
 from smix_lab.study.stats import T_975, mean_std, paired_difference
 
+BASELINE_RECIPE = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "timm", "tiny_cpu_baseline.yaml")
+
 
 def test_mean_std_uses_the_sample_deviation():
     s = mean_std([1.0, 2.0, 3.0, 4.0])
@@ -64,7 +66,7 @@ def test_selection_trains_each_run_once_and_continues_where_it_stopped(tmp_path,
     monkeypatch.setitem(regime.RECIPES, "tiny", regime.Recipe(classes=2, train_per_class=8, epochs=1, size=32,
                                                               val_per_class=4))
     kwargs = dict(recipes=["tiny"], seeds=[0], data_root=str(tmp_path / "data"), output=str(tmp_path / "runs"),
-                  config=regime.DEFAULT_CONFIG, extra=["-b", "8", "--workers", "0", "--img-size", "32"],
+                  config=BASELINE_RECIPE, extra=["-b", "8", "--workers", "0", "--img-size", "32"],
                   stop_underfit=False)  # one epoch does not fit the data; both methods must run here
     lines = []
     first = regime.run(log=lines.append, **kwargs)

@@ -110,6 +110,41 @@ def test_mix_pair_points_and_result():
         np.testing.assert_array_equal(panel.mixed[outside], target[outside])
 
 
+def test_mix_pair_computes_each_saliency_map_once(monkeypatch):
+    """One detector call for the pair (both images): every scheme's boxes come from those peaks."""
+    import smix_timm.mix as mix_module
+    calls = []
+    real_map, real_peaks = viz.saliency_map, mix_module.saliency_peaks
+
+    def counted_map(images, *args, **kwargs):
+        calls.append(("map", images.shape[0]))
+        return real_map(images, *args, **kwargs)
+
+    def counted_peaks(images, *args, **kwargs):
+        calls.append(("peaks", images.shape[0]))
+        return real_peaks(images, *args, **kwargs)
+
+    monkeypatch.setattr(viz, "saliency_map", counted_map)
+    monkeypatch.setattr(mix_module, "saliency_peaks", counted_peaks)
+    from tests.images import synthetic
+    rng = np.random.default_rng(1)
+    source, target = synthetic(rng, 40, 40), synthetic(rng, 40, 40)
+    pair = viz.mix_pair(source, target, viz.draw_params(1, (40, 40), seed=1, lam=0.5)[0], official=False)
+    assert calls == [("map", 2)]
+    assert [panel.method for panel in pair.panels][:len(SCHEMES)] == list(SCHEMES)
+
+
+def test_timm_batch_is_timms_normalised_float_batch():
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (3, 8, 6, 3), dtype=np.uint8)
+    x = viz.timm_batch(images)
+    mean = np.array([0.485, 0.456, 0.406], np.float32).reshape(1, 3, 1, 1)
+    std = np.array([0.229, 0.224, 0.225], np.float32).reshape(1, 3, 1, 1)
+    want = (images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0 - mean) / std
+    assert tuple(x.shape) == (3, 3, 8, 6)
+    np.testing.assert_allclose(x.numpy(), want, rtol=0, atol=1e-5)
+
+
 def test_errors(tmp_path, capsys):
     assert vm.main(["--out", str(tmp_path / "o"), "--images", str(tmp_path / "missing.png")]) == 2
     assert "does not exist" in capsys.readouterr().err

@@ -8,7 +8,7 @@
 # tests (every test named *cuda*: CUDA == CPU bit for bit, op counts); the speed rows at 256x3x224x224
 # and 256x3x32x32 (gpu_rows.py); tools/train.py images/s with --saliencymix vs --cutmix on both
 # loader paths, interleaved (benchmark_train_throughput.py). Without CUDA it says so and runs the CPU
-# part small, so the script itself is checked on any machine (tests/test_gpu_check.py). About 6
+# part small, so the script itself is checked on any machine (tests/lab/test_gpu_check.py). About 6
 # minutes on one H100; each step has its own time limit and the script goes on after a failure.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
