@@ -130,3 +130,9 @@ def folder_without_test_split(root):
     image_folder(os.path.join(str(root), "data"), classes=("0_dark", "1_bright"), per_class=2, size=16, split="train")
     ckpt = save_checkpoint(os.path.join(str(root), "run"), bright_dark_linear(), "smix_test_linear", 2, 16)
     return data, ckpt
+
+
+def error_of(capsys):
+    """The last line a tool wrote to stderr (its one-line error), or "" when it wrote none."""
+    err = capsys.readouterr().err.strip().splitlines()
+    return err[-1] if err else ""

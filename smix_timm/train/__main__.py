@@ -2,5 +2,4 @@
 the same program as ``tools/train.py``, for installs without a checkout."""
 from smix_timm.train.trainer import cli
 
-if __name__ == "__main__":
-    cli()
+raise SystemExit(cli())  # only ever run as python -m smix_timm.train

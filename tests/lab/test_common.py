@@ -6,18 +6,7 @@ import os
 import pytest
 
 from smix_lab.analysis import cam, common, fgsm, visualize_mix
-from tests._analysis_testlib import folder_without_test_split
-
-
-@pytest.fixture(scope="module")
-def case(tmp_path_factory):
-    """A folder with train/ and validation/ (no test/) and a linear checkpoint that fits it."""
-    return folder_without_test_split(tmp_path_factory.mktemp("checks"))
-
-
-def error_of(capsys):
-    err = capsys.readouterr().err.strip().splitlines()
-    return err[-1] if err else ""
+from tests._analysis_testlib import error_of
 
 
 # ------------------------------------------------------------------------------------------ a missing split

@@ -11,7 +11,7 @@ from tests._analysis_testlib import (
     assert_png,
     bright_dark_folder,
     bright_dark_linear,
-    folder_without_test_split,
+    error_of,
     image_folder,
     resnet_checkpoint,
     save_checkpoint,
@@ -106,17 +106,6 @@ def test_errors(tmp_path, linear_case, capsys):
 
 
 # ------------------------------------------------------------------------------------------ checks before the work
-@pytest.fixture(scope="module")
-def case(tmp_path_factory):
-    """A folder with train/ and validation/ (no test/) and a linear checkpoint that fits it."""
-    return folder_without_test_split(tmp_path_factory.mktemp("checks"))
-
-
-def error_of(capsys):
-    err = capsys.readouterr().err.strip().splitlines()
-    return err[-1] if err else ""
-
-
 def test_fgsm_refuses_a_missing_split_instead_of_reading_every_split(case, tmp_path, capsys):
     data, ckpt = case
     out = tmp_path / "out"
