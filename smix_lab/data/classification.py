@@ -71,7 +71,7 @@ DISTRACTOR_COUNT = (3, 7)
 SCENES = ("salient_object", "decoys")
 DECOY_AREA = (0.06, 0.14)
 DECOY_COUNT = (2, 3)
-DECOY_OBJECT_ALPHA = (0.45, 0.60)
+DECOY_OBJECT_ALPHA = (0.90, 1.00)
 DECOY_TRIES = 20                # places tried per decoy to keep it off the object's box
 
 
