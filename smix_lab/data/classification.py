@@ -10,7 +10,7 @@ random place, size and aspect. It is drawn last, so its mask is exactly its
 visible pixels.
 
 ``scene="decoys"`` draws the control where saliency misleads instead: larger, opaque,
-high-contrast distractors and a low-contrast object (see ``SCENES``).
+high-contrast distractors that outshine the object (see ``SCENES``).
 
     OUT/train/<class>/<nnnnn>.png          timm ImageFolder layout (train split)
     OUT/validation/<class>/<nnnnn>.png     (validation split, timm's default --val-split)
@@ -66,8 +66,8 @@ DISTRACTOR_COUNT = (3, 7)
 # Scenes. "salient_object": one salient object among smaller, fainter distractors (the detector finds
 # the object by construction). "decoys": the control where saliency misleads: 2-3 distractors larger
 # than the standard ones, opaque rectangular blocks (no class's shape, so they carry no label), black
-# or white with a hard-edged checker inside, and the object drawn at lower contrast (a soft-edged blend
-# into the background, DECOY_OBJECT_ALPHA; BENCHMARKS.md says how that range was chosen).
+# or white with a hard-edged checker inside, and the object soft-edged and blended into the background
+# (DECOY_OBJECT_ALPHA, nearly opaque by default; BENCHMARKS.md says how that range was chosen).
 SCENES = ("salient_object", "decoys")
 DECOY_AREA = (0.06, 0.14)
 DECOY_COUNT = (2, 3)
@@ -395,16 +395,12 @@ def make_cls_data(
     if not 16 <= size <= MAX_SIZE:
         raise ValueError(f"size must be from 16 to {MAX_SIZE} pixels (larger images need gigabytes each while "
                          f"drawn), got {size}")
-    object_area = [float(a) for a in object_area]
-    if len(object_area) != 2 or not 0.0 < object_area[0] <= object_area[1] <= 1.0:
-        raise ValueError(f"object_area must be (low, high) with 0 < low <= high <= 1, got {object_area}")
+    object_area = _unit_range("object_area", object_area)
     if scene not in SCENES:
         raise ValueError(f"scene must be one of {', '.join(SCENES)}, got {scene!r}")
     if object_alpha is not None and scene != "decoys":
         raise ValueError(f"object_alpha is a setting of the 'decoys' scene; scene {scene!r} draws the object opaque")
-    object_alpha = [float(a) for a in (DECOY_OBJECT_ALPHA if object_alpha is None else object_alpha)]
-    if len(object_alpha) != 2 or not 0.0 < object_alpha[0] <= object_alpha[1] <= 1.0:
-        raise ValueError(f"object_alpha must be (low, high) with 0 < low <= high <= 1, got {object_alpha}")
+    object_alpha = _unit_range("object_alpha", DECOY_OBJECT_ALPHA if object_alpha is None else object_alpha)
     params = dict(format=FORMAT, seed=int(seed), num_classes=int(num_classes), train_per_class=int(train_per_class),
                   val_per_class=int(val_per_class), size=int(size), object_area=object_area)
     if scene != "salient_object":  # the marker of a default set stays as it was before scenes existed
@@ -438,6 +434,14 @@ def make_cls_data(
     log(f"[make_cls_data] wrote {num_classes * (train_per_class + val_per_class)} images, {num_classes} classes, "
         f"{size}x{size} to {out} in {time.time() - t0:.1f}s")
     return params
+
+
+def _unit_range(name: str, value) -> list:
+    """``value`` as [low, high] floats with 0 < low <= high <= 1, or a ValueError naming ``name``."""
+    pair = [float(a) for a in value]
+    if len(pair) != 2 or not 0.0 < pair[0] <= pair[1] <= 1.0:
+        raise ValueError(f"{name} must be (low, high) with 0 < low <= high <= 1, got {pair}")
+    return pair
 
 
 def _files(params: Dict, log=None):

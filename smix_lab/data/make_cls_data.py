@@ -23,7 +23,7 @@ def main(argv=None):
                    help="fractions of the image the object's box covers (default %(default)s)")
     p.add_argument("--scene", choices=SCENES, default="salient_object",
                    help="salient_object: one salient object among faint distractors (default); decoys: the control "
-                        "where larger, high-contrast distractors outshine a low-contrast object")
+                        "where larger, high-contrast distractors outshine the object")
     p.add_argument("--object-alpha", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
                    help="--scene decoys only: the range of the object's blend into the background (default "
                         f"{DECOY_OBJECT_ALPHA[0]} {DECOY_OBJECT_ALPHA[1]}; lower is fainter)")
