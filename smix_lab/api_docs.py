@@ -21,6 +21,7 @@ import dataclasses
 import importlib
 import inspect
 import pprint
+import re
 import sys
 from typing import Any, List, Optional, Sequence, Tuple
 
@@ -263,10 +264,12 @@ def render() -> str:
 
 
 def undocumented_parameters() -> List[str]:
-    """``"name: parameter"`` for each parameter of a public callable that its docstring never names.
+    """``"name: parameter"`` for each parameter of a public callable without an entry in its docstring's Args.
 
-    A class's parameters count as documented in the class docstring; ``self`` and ``*args``/``**kwargs``
-    do not need a line.
+    A class's parameters count as documented by the class docstring's Args (or Attributes) entries
+    (``documented_names``); ``self`` and ``*args``/``**kwargs`` do not need one. A docstring whose Args
+    section says "The same as ``Other``" (``Other`` in the same module, with the same signature) counts
+    ``Other``'s entries too, so the two cannot drift apart.
     """
     missing = []
     for _, module_name, names in SECTIONS:
@@ -278,12 +281,57 @@ def undocumented_parameters() -> List[str]:
             sig, doc = _signature(obj), _own_doc(obj)
             if sig is None:
                 continue
+            named = documented_names(doc + _referenced_args_doc(module, doc, sig))
             for p in sig.parameters.values():
                 if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name == "self":
                     continue
-                if p.name not in doc:
+                if p.name not in named:
                     missing.append(f"{name}: {p.name}")
     return missing
+
+
+_SAME_ARGS = re.compile(r"Args:\s*\n\s*The same as ``(\w+)``")
+_ARGS_HEADING = re.compile(r"^(Args|Arguments|Attributes|Parameters):[ \t]*$", re.M)
+_ENTRY = re.compile(r"^[ \t]+([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)[ \t]*(?:\([^)\n]*\))?:", re.M)
+
+
+def documented_names(doc: str) -> set:
+    """The names given an entry in the docstring's Args (or Attributes) sections, Google style.
+
+    An entry is an indented ``name: text`` line, or several names at once (``mean, std: text``, which may
+    run over lines); a name only mentioned in prose does not count.
+
+    Args:
+        doc: a dedented docstring.
+
+    Returns:
+        The set of names with an entry.
+    """
+    names = set()
+    for heading in _ARGS_HEADING.finditer(doc):
+        section = doc[heading.end():]
+        next_heading = re.search(r"^\S", section, re.M)  # the section ends at the first unindented line
+        section = section[:next_heading.start()] if next_heading else section
+        for entry in _ENTRY.finditer(section):
+            names.update(part.strip() for part in entry.group(1).split(","))
+    return names
+
+
+def _referenced_args_doc(module: Any, doc: str, sig: inspect.Signature) -> str:
+    """The docstring of the callable an Args section points to ("The same as ``Other``"), or "".
+
+    Raises:
+        ValueError: the pointed-to name is not in the module, or its signature differs (the reference
+            would document parameters the callable does not have, or miss some it has).
+    """
+    found = _SAME_ARGS.search(doc)
+    if not found:
+        return ""
+    other = getattr(module, found.group(1), None)
+    if other is None or _signature(other) != sig:
+        raise ValueError(f"a docstring in {module.__name__} says its Args are the same as {found.group(1)!r}, "
+                         "which is not a callable of that module with the same signature; list the Args instead")
+    return "\n" + _own_doc(other)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -21,7 +21,14 @@ __all__ = ["BackboneReport", "check_backbone", "find_timm_init"]
 
 @dataclass
 class BackboneReport:
-    """A checkpoint matched against a config's backbone."""
+    """A checkpoint matched against a config's backbone (what ``tools/mmdet/check_backbone.py`` prints).
+
+    Args:
+        backbone: the backbone's type in the config, e.g. ``mmdet.ResNet`` or ``smix.TimmBackbone``.
+        checkpoint: the ``TimmCheckpoint`` read from the file.
+        coverage: the ``Coverage`` of the backbone's tensors by the checkpoint's.
+        features: one line on the feature maps the backbone hands the neck; empty when not known.
+    """
 
     backbone: str
     checkpoint: TimmCheckpoint

@@ -31,6 +31,16 @@ class Coverage:
 
     Keys in ``loaded``, ``missing`` and ``mismatched`` are target (backbone)
     names; ``unexpected`` and ``outside`` hold checkpoint names.
+
+    Args:
+        key_map: target name -> checkpoint name, for each target tensor with a candidate.
+        target_shapes: every target tensor's name and shape, in the module's order.
+        loaded: target names whose tensor is found with the same shape.
+        missing: target names with no checkpoint tensor.
+        mismatched: (target name, target shape, checkpoint shape) for each shape mismatch.
+        unexpected: checkpoint names of the backbone's part that nothing takes.
+        outside: checkpoint names outside the backbone (the neck's or head's), ignored.
+        allowed_missing: target names that may be missing (a config's choice, e.g. a new stem); not errors.
     """
 
     key_map: Dict[str, str]
@@ -139,6 +149,11 @@ def load_matched(module: nn.Module, source: Mapping[str, torch.Tensor],
     Values are copied with ``Tensor.copy_`` (dtype/device of the module are
     kept, as ``load_state_dict`` does); run ``match_tensors`` first and stop
     on ``not cov.ok``.
+
+    Args:
+        module: the backbone to fill.
+        source: the checkpoint's tensors by checkpoint name.
+        cov: the ``Coverage`` from ``match_tensors``; only its ``loaded`` tensors are copied.
     """
     state = module.state_dict(keep_vars=True)
     for name in cov.loaded:

@@ -138,6 +138,13 @@ def load_checkpoint_file(path: Union[str, os.PathLike],
                          map_location: Any = "cpu") -> Any:
     """``torch.load(path, weights_only=True)`` with errors that say what to do.
 
+    Args:
+        path: the checkpoint file.
+        map_location: passed to ``torch.load``; 'cpu' by default, so a GPU checkpoint opens anywhere.
+
+    Returns:
+        The unpickled object (a dict for timm and mmengine checkpoints); no code from the file runs.
+
     Raises:
         FileNotFoundError: ``path`` does not exist or is not a file.
         CheckpointReadError: the file is truncated, not a torch checkpoint, or

@@ -60,6 +60,10 @@ def map_feature_keys(
     model with the same shape; the name itself wins, else exactly one other
     candidate must fit.
 
+    Args:
+        feature_shapes: name -> shape of the ``features_only`` model's tensors.
+        full_shapes: name -> shape of the full (classifier) model's tensors, as its checkpoint names them.
+
     Returns:
         (mapping, names that could not be mapped uniquely).
     """

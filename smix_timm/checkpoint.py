@@ -157,6 +157,13 @@ def strip_wrapper_prefixes(state_dict: Mapping[str, Any], prefixes: Sequence[str
     timm's ``clean_state_dict`` removes ``module.`` only and lets a later key overwrite an earlier
     one; here two keys that become equal raise instead (the file holds wrapped and unwrapped copies).
 
+    Args:
+        state_dict: tensor name -> value, as saved.
+        prefixes: the wrapper prefixes to remove, each with its trailing dot.
+
+    Returns:
+        A new dict with the stripped names, in the same order.
+
     Raises:
         ValueError: two keys collide after stripping.
     """
@@ -175,7 +182,20 @@ def strip_wrapper_prefixes(state_dict: Mapping[str, Any], prefixes: Sequence[str
 
 @dataclass
 class TimmCheckpoint:
-    """The weights of a timm checkpoint, ready for a model or a backbone."""
+    """The weights of a timm checkpoint, ready for a model or a backbone (``read_timm_checkpoint`` makes it).
+
+    Args:
+        path: the file read.
+        state_dict: the chosen weights, wrapper prefixes removed, the classifier head set aside.
+        source: the top-level key the weights came from ('state_dict_ema', 'state_dict', ...) or
+            'bare state dict'.
+        arch: timm's model name as the checkpoint records it, or None.
+        epoch: the epoch the checkpoint was saved at, or None.
+        metric: the checkpoint's recorded eval metric, or None.
+        head: the classifier head's tensors, kept apart from ``state_dict``.
+        available: every weights key the file holds.
+        args: the training run's argparse arguments as a dict (empty for a bare state dict).
+    """
     path: str
     state_dict: Dict[str, torch.Tensor]   # the chosen weights, prefixes removed, head set aside
     source: str                           # top-level key used ('state_dict_ema', ...) or 'bare state dict'

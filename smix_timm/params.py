@@ -65,7 +65,18 @@ def _randint(rng, low, high) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MixConfig:
-    """The static part: which methods are active and how they are chosen."""
+    """The static part: which methods are active and how they are chosen (timm ``Mixup``'s arguments).
+
+    Args:
+        mixup_alpha: Beta(alpha, alpha) for MixUp's lambda; 0 turns MixUp off.
+        cutmix_alpha: Beta(alpha, alpha) for CutMix's lambda; 0 turns CutMix off.
+        saliencymix_alpha: Beta(alpha, alpha) for SaliencyMix's lambda (paper sec. 3.2); 0 turns it off.
+        cutmix_minmax: (min, max) share of the side for a CutMix box drawn as timm's ``rand_bbox_minmax``;
+            None draws from the lambda.
+        prob: chance that a batch (or sample, per ``mode``) is mixed at all.
+        switch_prob: with two or more methods on, the chance of taking the box method over MixUp.
+        mode: 'batch', 'pair', 'elem' or 'half': how many draws a batch gets, as timm's ``mode``.
+    """
     mixup_alpha: float = 1.0
     cutmix_alpha: float = 0.0
     saliencymix_alpha: float = 0.0
@@ -95,7 +106,15 @@ class MixConfig:
 
 @dataclass
 class MixParams:
-    """Per-sample draws for one batch of ``len(kind)`` samples (sample i mixes with B-1-i)."""
+    """Per-sample draws for one batch of ``len(kind)`` samples (sample i mixes with B-1-i).
+
+    Args:
+        kind: int8 (B,), the method per sample: NONE, MIXUP, CUTMIX or SALIENCYMIX.
+        lam: float64 (B,), the share of each sample's own image (the paper's lambda, sec. 3.2).
+        cutmix_box: the CutMix boxes, (B, 4) int64 ``[y0, y1, x0, x1]`` with zero rows for other kinds, or a
+            list of B boxes or None; ``cutmix_boxes`` reads either.
+        image_size: (H, W) the draws were made for; None when not recorded.
+    """
     kind: np.ndarray                       # int8 (B,): NONE / MIXUP / CUTMIX / SALIENCYMIX
     lam: np.ndarray                        # float64 (B,): share of the sample's own image
     # CutMix boxes, (B, 4) int64 [y0, y1, x0, x1]; rows of other kinds are zero. A list of B entries,
@@ -273,6 +292,16 @@ def sample_mix_params(rng, cfg: MixConfig, batch_size: int, image_size: Tuple[in
     'elem'/'half' one per CutMix sample, in sample order. With ``cutmix_minmax`` the CutMix lambdas become
     ``1 - box area / (H * W)``, as timm's ``cutmix_bbox_and_lam``; without it they stay the Beta draws
     and the apply step makes timm's ``correct_lam`` correction from the (clipped) box.
+
+    Args:
+        rng: a ``numpy.random.Generator`` or ``RandomState``; the only source of randomness.
+        cfg: the validated ``MixConfig``.
+        batch_size: B, the number of samples.
+        image_size: (H, W) of the batch, for the CutMix boxes.
+        enabled: False draws no mixing at all (every sample NONE, lambda 1), as timm's ``mixup_enabled``.
+
+    Returns:
+        ``MixParams`` for the batch.
     """
     height, width = image_size
     check_cutmix_minmax(cfg.cutmix_minmax, height, width)

@@ -50,8 +50,17 @@ def check_border(border: str) -> str:
 
 
 def patch_size(lam: float, height: int, width: int) -> Tuple[int, int]:
-    """Patch side lengths for combination ratio ``lam`` (share of the target kept): CutMix's
-    ``int(side * sqrt(1 - lam))``, in float64."""
+    """Patch side lengths for combination ratio ``lam``: CutMix's ``int(side * sqrt(1 - lam))``, in float64
+    (paper sec. 3.2: the patch covers ``1 - lam`` of the image).
+
+    Args:
+        lam: the share of the target image kept, in [0, 1].
+        height: the image height H.
+        width: the image width W.
+
+    Returns:
+        (h, w), the patch's side lengths in pixels.
+    """
     if not 0.0 <= lam <= 1.0:
         raise ValueError(f"lam must be in [0, 1], got {lam}")
     ratio = math.sqrt(1.0 - lam)
@@ -69,7 +78,18 @@ def _span_shift(centre: int, size: int, limit: int) -> Tuple[int, int]:
 
 def box_around(peak: Tuple[int, int], size: Tuple[int, int], image_size: Tuple[int, int],
                border: str = "shift") -> Box:
-    """Box of ``size`` = (h, w) around ``peak`` = (y, x); contains the peak whenever h, w >= 1."""
+    """Box of ``size`` = (h, w) around ``peak`` = (y, x); contains the peak whenever h, w >= 1.
+
+    Args:
+        peak: (y, x), the point the box is centred on (the saliency peak, paper sec. 3.2).
+        size: (h, w) of the box.
+        image_size: (H, W) of the image; the box stays inside it.
+        border: 'shift' moves a box that would cross the image edge back inside, keeping its size;
+            'clip' cuts it at the edge, as the official code does (DESIGN.md).
+
+    Returns:
+        The box as ``(y0, y1, x0, x1)``, ends exclusive.
+    """
     (py, px), (h, w), (height, width) = peak, size, image_size
     span = _span_shift if check_border(border) == "shift" else _span_clip
     y0, y1 = span(py, h, height)
@@ -224,12 +244,21 @@ def flat_to_yx(index: torch.Tensor, width: int) -> torch.Tensor:
 
 def saliency_boxes(source_point: Tuple[int, int], target_point: Tuple[int, int], lam: float,
                    image_size: Tuple[int, int], scheme: str, border: str = "shift") -> Tuple[Box, Box]:
-    """Source and target boxes of one sample.
+    """Source and target boxes of one sample (the placement schemes of paper sec. 3.4).
 
-    ``source_point`` is the source map's max (or min, by scheme), ``target_point``
-    the target map's max/min (ignored for 'corresponding'). The source box is
-    placed around its point with ``border``; the target box has the same size,
-    at the same place ('corresponding') or shifted around the target point.
+    The source box is placed around its point with ``border``; the target box has the same size, at the
+    same place ('corresponding') or shifted around the target point.
+
+    Args:
+        source_point: (y, x), the source map's max (or min, by scheme).
+        target_point: (y, x), the target map's max or min; ignored for 'corresponding'.
+        lam: the share of the target kept, in [0, 1]; sets the patch size as ``patch_size``.
+        image_size: (H, W) of both images.
+        scheme: one of the placement schemes (``SCHEMES``), e.g. 'salient_to_corresponding'.
+        border: 'shift' or 'clip', as ``box_around``.
+
+    Returns:
+        (source box, target box), each ``(y0, y1, x0, x1)``.
     """
     _, target_kind = check_scheme(scheme)
     size = patch_size(lam, *image_size)

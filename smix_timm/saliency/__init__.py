@@ -38,7 +38,18 @@ __all__ = ["saliency_map", "saliency_peaks", "check_backend", "register_saliency
 
 
 def register_saliency_method(name: str, fn: Detector, overwrite: bool = False) -> None:
-    """Register ``fn(images_uint8 (B,C,H,W), channels='rgb'|'bgr') -> (B,H,W)`` under ``name``."""
+    """Make a saliency detector available by name to ``saliency_map``, ``SaliencyMix`` and ``--saliency-method``.
+
+    Args:
+        name: the name to register it under.
+        fn: ``fn(images_uint8 (B, C, H, W), channels='rgb'|'bgr') -> (B, H, W)`` maps in [0, 1] on the
+            images' device; its output is checked on every call (shape, device, finite, range).
+        overwrite: replace a method already registered under ``name``; without it that is an error.
+
+    Raises:
+        TypeError: ``fn`` is not callable.
+        ValueError: ``name`` is taken and ``overwrite`` is False.
+    """
     if not callable(fn):
         raise TypeError(f"saliency method {name!r} must be callable, got {type(fn).__name__}")
     if name in _REGISTRY and not overwrite:
