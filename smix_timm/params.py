@@ -74,7 +74,8 @@ class MixConfig:
         cutmix_minmax: (min, max) share of the side for a CutMix box drawn as timm's ``rand_bbox_minmax``;
             None draws from the lambda.
         prob: chance that a batch (or sample, per ``mode``) is mixed at all.
-        switch_prob: with two or more methods on, the chance of taking the box method over MixUp.
+        switch_prob: with MixUp and a patch method both on, the chance of the patch method over MixUp
+            (timm's meaning); with CutMix and SaliencyMix both on, a patch is either one half the time.
         mode: 'batch', 'pair', 'elem' or 'half': how many draws a batch gets, as timm's ``mode``.
     """
     mixup_alpha: float = 1.0
