@@ -270,6 +270,9 @@ def undocumented_parameters() -> List[str]:
     (``documented_names``); ``self`` and ``*args``/``**kwargs`` do not need one. A docstring whose Args
     section says "The same as ``Other``" (``Other`` in the same module, with the same signature) counts
     ``Other``'s entries too, so the two cannot drift apart.
+
+    Raises:
+        ValueError: an Args section refers to a callable that is not a twin (``_referenced_args_doc``).
     """
     missing = []
     for _, module_name, names in SECTIONS:
@@ -290,7 +293,7 @@ def undocumented_parameters() -> List[str]:
     return missing
 
 
-_SAME_ARGS = re.compile(r"Args:\s*\n\s*The same as ``(\w+)``")
+_SAME_ARGS = re.compile(r"^Args:[ \t]*\n[ \t]+The same as ``(\w+)``", re.M)
 _ARGS_HEADING = re.compile(r"^(Args|Arguments|Attributes|Parameters):[ \t]*$", re.M)
 _ENTRY = re.compile(r"^[ \t]+([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)[ \t]*(?:\([^)\n]*\))?:", re.M)
 

@@ -24,7 +24,8 @@ class BackboneReport:
     """A checkpoint matched against a config's backbone (what ``tools/mmdet/check_backbone.py`` prints).
 
     Args:
-        backbone: the backbone's type in the config, e.g. ``mmdet.ResNet`` or ``smix.TimmBackbone``.
+        backbone: the built backbone's class name and its depth or timm model, e.g. ``ResNet(depth=50)``
+            or ``SmixTimmBackbone(model_name='resnet18')``.
         checkpoint: the ``TimmCheckpoint`` read from the file.
         coverage: the ``Coverage`` of the backbone's tensors by the checkpoint's.
         features: one line on the feature maps the backbone hands the neck; empty when not known.

@@ -33,14 +33,17 @@ class Coverage:
     names; ``unexpected`` and ``outside`` hold checkpoint names.
 
     Args:
-        key_map: target name -> checkpoint name, for each target tensor with a candidate.
+        key_map: target name -> checkpoint name (``match_tensors``'s map, or the identity when it was
+            given none).
         target_shapes: every target tensor's name and shape, in the module's order.
         loaded: target names whose tensor is found with the same shape.
         missing: target names with no checkpoint tensor.
         mismatched: (target name, target shape, checkpoint shape) for each shape mismatch.
-        unexpected: checkpoint names of the backbone's part that nothing takes.
-        outside: checkpoint names outside the backbone (the neck's or head's), ignored.
-        allowed_missing: target names that may be missing (a config's choice, e.g. a new stem); not errors.
+        unexpected: checkpoint names no target tensor takes and not known to be outside: errors.
+        outside: unused checkpoint names known to belong to layers the backbone leaves out (e.g. a timm
+            model's last conv after the stages used); reported, not errors.
+        allowed_missing: target names that are missing but match an ``allow_missing`` pattern of
+            ``match_tensors`` (e.g. ``*.num_batches_tracked``); reported, not errors.
     """
 
     key_map: Dict[str, str]

@@ -193,7 +193,8 @@ class TimmCheckpoint:
         epoch: the epoch the checkpoint was saved at, or None.
         metric: the checkpoint's recorded eval metric, or None.
         head: the classifier head's tensors, kept apart from ``state_dict``.
-        available: every weights key the file holds.
+        available: the top-level weights entries the file holds, of ``state_dict_ema``, ``model_ema``,
+            ``state_dict`` and ``model``; empty for a bare state dict.
         args: the training run's argparse arguments as a dict (empty for a bare state dict).
     """
     path: str
@@ -203,7 +204,7 @@ class TimmCheckpoint:
     epoch: Optional[int] = None
     metric: Optional[float] = None
     head: Dict[str, torch.Tensor] = field(default_factory=dict)
-    available: List[str] = field(default_factory=list)  # every weights key the file has
+    available: List[str] = field(default_factory=list)  # the weights entries found (see above)
     args: Dict[str, Any] = field(default_factory=dict)  # the run's argparse args, as a dict
 
     def describe(self) -> str:

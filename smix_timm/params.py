@@ -72,7 +72,8 @@ class MixConfig:
         cutmix_alpha: Beta(alpha, alpha) for CutMix's lambda; 0 turns CutMix off.
         saliencymix_alpha: Beta(alpha, alpha) for SaliencyMix's lambda (paper sec. 3.2); 0 turns it off.
         cutmix_minmax: (min, max) share of the side for a CutMix box drawn as timm's ``rand_bbox_minmax``;
-            None draws from the lambda.
+            None draws from the lambda. Used only with ``cutmix_alpha`` > 0 (timm's ``Mixup``, and so
+            ``SaliencyMix``, sets ``cutmix_alpha`` to 1.0 when a range is given).
         prob: chance that a batch (or sample, per ``mode``) is mixed at all.
         switch_prob: with MixUp and a patch method both on, the chance of the patch method over MixUp
             (timm's meaning); with CutMix and SaliencyMix both on, a patch is either one half the time.
@@ -111,7 +112,9 @@ class MixParams:
 
     Args:
         kind: int8 (B,), the method per sample: NONE, MIXUP, CUTMIX or SALIENCYMIX.
-        lam: float64 (B,), the share of each sample's own image (the paper's lambda, sec. 3.2).
+        lam: float64 (B,), the drawn share of each sample's own image (the paper's lambda, sec. 3.2); for
+            CutMix without ``cutmix_minmax`` the Beta draw, which the apply step corrects from the
+            clipped box as timm's ``correct_lam``.
         cutmix_box: the CutMix boxes, (B, 4) int64 ``[y0, y1, x0, x1]`` with zero rows for other kinds, or a
             list of B boxes or None; ``cutmix_boxes`` reads either.
         image_size: (H, W) the draws were made for; None when not recorded.

@@ -81,11 +81,11 @@ def box_around(peak: Tuple[int, int], size: Tuple[int, int], image_size: Tuple[i
     """Box of ``size`` = (h, w) around ``peak`` = (y, x); contains the peak whenever h, w >= 1.
 
     Args:
-        peak: (y, x), the point the box is centred on (the saliency peak, paper sec. 3.2).
+        peak: (y, x), the point the box is centred on (the saliency peak, paper sec. 3.1 eq. 2).
         size: (h, w) of the box.
         image_size: (H, W) of the image; the box stays inside it.
         border: 'shift' moves a box that would cross the image edge back inside, keeping its size;
-            'clip' cuts it at the edge, as the official code does (DESIGN.md).
+            'clip' cuts it at the edge, as the official code does (docs/saliency.md).
 
     Returns:
         The box as ``(y0, y1, x0, x1)``, ends exclusive.

@@ -38,12 +38,14 @@ __all__ = ["saliency_map", "saliency_peaks", "check_backend", "register_saliency
 
 
 def register_saliency_method(name: str, fn: Detector, overwrite: bool = False) -> None:
-    """Make a saliency detector available by name to ``saliency_map``, ``SaliencyMix`` and ``--saliency-method``.
+    """Make a saliency detector available by name to ``saliency_map`` and ``SaliencyMix`` (and to
+    ``--saliency-method`` when registered before the option parser is built).
 
     Args:
         name: the name to register it under.
-        fn: ``fn(images_uint8 (B, C, H, W), channels='rgb'|'bgr') -> (B, H, W)`` maps in [0, 1] on the
-            images' device; its output is checked on every call (shape, device, finite, range).
+        fn: ``fn(images_uint8 (B, C, H, W), channels='rgb'|'bgr') -> (B, H, W)`` maps on the images'
+            device, float in [0, 1] or uint8 (divided by 255); its output is checked on every call
+            (shape, device, finite, range).
         overwrite: replace a method already registered under ``name``; without it that is an error.
 
     Raises:
