@@ -254,12 +254,12 @@ def _fine_grained_peak_on_object(scene, count=60):
     """Share of images of ``scene`` whose fine_grained saliency peak lies on the object (32 px, objects 20-60 %)."""
     import torch
 
-    from smix_timm import saliency_map
+    from smix_timm.saliency import saliency_peaks
     images, masks = zip(*[mcd.render_image(i % 10, 32, np.random.default_rng([7, i]), (0.2, 0.6), scene)[:2]
                           for i in range(count)])
-    maps = saliency_map(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), "fine_grained")
-    peaks = maps.reshape(count, -1).argmax(1).numpy()
-    return float(np.stack(masks).reshape(count, -1)[np.arange(count), peaks].mean())
+    maxima, _ = saliency_peaks(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), "fine_grained")
+    y, x = maxima.numpy().T
+    return float(np.stack(masks)[np.arange(count), y, x].mean())
 
 
 def test_decoys_scene_misleads_the_saliency_peak():

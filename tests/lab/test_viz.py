@@ -114,18 +114,15 @@ def test_mix_pair_computes_each_saliency_map_once(monkeypatch):
     """One detector call for the pair (both images): every scheme's boxes come from those peaks."""
     import smix_timm.mix as mix_module
     calls = []
-    real_map, real_peaks = viz.saliency_map, mix_module.saliency_peaks
 
-    def counted_map(images, *args, **kwargs):
-        calls.append(("map", images.shape[0]))
-        return real_map(images, *args, **kwargs)
+    def counted(label, real):
+        def call(images, *args, **kwargs):
+            calls.append((label, images.shape[0]))
+            return real(images, *args, **kwargs)
+        return call
 
-    def counted_peaks(images, *args, **kwargs):
-        calls.append(("peaks", images.shape[0]))
-        return real_peaks(images, *args, **kwargs)
-
-    monkeypatch.setattr(viz, "saliency_map", counted_map)
-    monkeypatch.setattr(mix_module, "saliency_peaks", counted_peaks)
+    monkeypatch.setattr(viz, "saliency_map", counted("map", viz.saliency_map))
+    monkeypatch.setattr(mix_module, "saliency_peaks", counted("peaks", mix_module.saliency_peaks))
     from tests.images import synthetic
     rng = np.random.default_rng(1)
     source, target = synthetic(rng, 40, 40), synthetic(rng, 40, 40)
